@@ -1,0 +1,1 @@
+"""Data files bundled with measurer: the sample images and the application icon."""
