@@ -71,6 +71,10 @@ class History:
         """Remember the current state as saved."""
         self._clean_index = self._index
 
+    def mark_dirty(self) -> None:
+        """Forget the saved state (e.g. after restoring an autosave that was never saved)."""
+        self._clean_index = None
+
     @property
     def is_clean(self) -> bool:
         """True when the state is the one last saved."""

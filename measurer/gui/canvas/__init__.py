@@ -1,0 +1,1 @@
+"""measurer.gui.canvas"""
