@@ -69,7 +69,8 @@ class RemoveAnnotations(Command):
 
     def do(self, doc: Document) -> set[int]:
         order = doc.order()
-        self._removed = sorted((order.index(i), doc.annotations[i]) for i in self.ids)
+        # set(): a selection of several rows of one point set names its id more than once
+        self._removed = sorted((order.index(i), doc.annotations[i]) for i in set(self.ids))
         for _, annotation in self._removed:
             doc._remove(annotation.id)
         return set(self.ids)
@@ -132,11 +133,11 @@ def set_point_classes(
 def add_points(
     doc: Document, annotation_id: int, points: Any, classes: Sequence[int]
 ) -> ReplaceAnnotation:
-    """The command that appends points to an existing point set."""
+    """The command that appends points to an existing point set (automatic becomes corrected)."""
     old = doc.annotations[annotation_id]
     vertices = np.vstack([old.vertices, np.asarray(points, dtype=float).reshape(-1, 2)])
     return ReplaceAnnotation(
-        old, replace(old, vertices=vertices, classes=old.classes + tuple(classes)), "add point"
+        old, old.with_vertices(vertices, old.classes + tuple(classes)), "add point"
     )
 
 

@@ -159,10 +159,11 @@ class Document:
         view_state: dict[str, Any],
     ) -> None:
         """Replace the whole state (a session being opened); clears the history."""
-        self.calibration = calibration
-        self.annotations = {a.id: a for a in annotations}
-        if len(self.annotations) != len(annotations):
+        by_id = {a.id: a for a in annotations}
+        if len(by_id) != len(annotations):
             raise ValueError("annotation ids must be unique")
+        self.calibration = calibration
+        self.annotations = by_id
         self.class_names = dict(class_names)
         self.steps = list(steps)
         self.view_state = dict(view_state)

@@ -175,13 +175,21 @@ def _shape_values(
 
 
 def profile_statistics(image: np.ndarray, annotation: Annotation) -> dict[str, float]:
-    """Mean, StdDev, Min, Max of the pixel values along a profile line (band-averaged)."""
+    """Mean, StdDev, Min, Max of the pixel values along a profile line (band-averaged).
+
+    Samples outside the image (NaN) are left out; a zero-length line has no samples.
+    """
     from measurer.analysis.profiles import line_profile
 
+    if np.array_equal(annotation.vertices[0], annotation.vertices[1]):
+        return _stats(np.empty(0))
     values = line_profile(
-        _grey(image), annotation.vertices[0], annotation.vertices[1], width=annotation.width
+        _grey(image),
+        annotation.vertices[0],
+        annotation.vertices[1],
+        width=max(1, round(annotation.width)),
     )
-    return _stats(values)
+    return _stats(values[np.isfinite(values)])
 
 
 def region_statistics(image: np.ndarray, annotation: Annotation) -> dict[str, float]:
