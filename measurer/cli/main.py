@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a subcommand, opens the GUI (optionally with IMAGE files).",
     )
     parser.add_argument("--version", action="version", version=f"measurer {__version__}")
+    parser.add_argument(
+        "--sample",
+        nargs="?",
+        const="layered_micrograph.png",
+        metavar="NAME",
+        help="open a bundled sample image in the GUI (default: layered_micrograph.png)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     for module in _command_modules():
         module.register(sub)
@@ -56,6 +63,15 @@ def _run_gui(images: Sequence[str]) -> int:
     from measurer.gui.app import run_app
 
     return run_app(list(images))
+
+
+def _sample_path(name: str) -> str:
+    from measurer.io.samples import sample_paths
+
+    samples = sample_paths()
+    if name not in samples:
+        raise CliError(f"no sample named {name!r}; samples: {', '.join(samples)}")
+    return str(samples[name])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_gui(argv)
         args = parser.parse_args(argv)
         if args.command is None:
-            return _run_gui([])
+            return _run_gui([_sample_path(args.sample)] if args.sample else [])
         return int(args.func(args) or 0)
     except CliError as exc:
         print(f"measurer: error: {exc}", file=sys.stderr)

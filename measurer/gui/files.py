@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
+from measurer.gui.autosave import Autosaver
 from measurer.gui.opening import OpenedImage, make_document, neighbour, read_for_gui
-from measurer.gui.workers import Debouncer, run_task
+from measurer.gui.workers import run_task
 from measurer.io import session as sessions
 
 if TYPE_CHECKING:
     from measurer.gui.main_window import MainWindow
 
 MAX_RECENT = 10
-AUTOSAVE_DELAY_MS = 1500
 FILTERS = {
     "csv": "CSV (*.csv)",
     "json": "JSON (*.json)",
@@ -31,7 +31,8 @@ class FileActions(QtCore.QObject):
         super().__init__(window)
         self.window = window
         self.recent_menu: QtWidgets.QMenu | None = None
-        self._autosave = Debouncer(AUTOSAVE_DELAY_MS, self._write_autosave, self)
+        self.autosaver = Autosaver(self)
+        self.autosaver.failed.connect(lambda message: window.status.showMessage(message, 8000))
         self._loading = None
 
     # --- opening -------------------------------------------------------------------------
@@ -70,6 +71,7 @@ class FileActions(QtCore.QObject):
             return
         document = make_document(opened, carried)
         self._restore_session(document)
+        self.autosaver.set_document(document)
         self.window.set_document(document, opened.image)
         self.add_recent(str(opened.image.path))
         notes = "; ".join(opened.image.info.notes)
@@ -160,13 +162,35 @@ class FileActions(QtCore.QObject):
             return False
         try:
             sessions.save_session(document)
-        except (sessions.SessionError, OSError) as exc:
+        except sessions.SessionError as exc:
+            if not sessions.session_path(document.path).exists() or not self._confirm_replace(
+                str(exc)
+            ):
+                self._error("The session could not be saved", str(exc))
+                return False
+            try:
+                sessions.save_session(document, overwrite_damaged=True)
+            except (sessions.SessionError, OSError) as again:
+                self._error("The session could not be saved", str(again))
+                return False
+        except OSError as exc:
             self._error("The session could not be saved", str(exc))
             return False
-        self._autosave.cancel()
-        sessions.remove_autosave(document.path)
+        self.autosaver.discard()
         self.window.status.showMessage(f"Saved {sessions.session_path(document.path).name}", 5000)
         return True
+
+    def _confirm_replace(self, problem: str) -> bool:
+        """Ask before replacing a sidecar that cannot be read; it is kept as a copy."""
+        answer = QtWidgets.QMessageBox.question(
+            self.window,
+            "Replace the saved session?",
+            f"{problem}\n\nReplace it with the current measurements? "
+            "The old file is kept beside it, renamed to *.damaged-<time>.json.",
+            QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.Cancel,
+            QtWidgets.QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
     def maybe_save(self) -> bool:
         """Ask what to do with unsaved changes; False means the user cancelled."""
@@ -185,31 +209,17 @@ class FileActions(QtCore.QObject):
         if answer == QtWidgets.QMessageBox.StandardButton.Save:
             return self.save_session()
         if answer == QtWidgets.QMessageBox.StandardButton.Discard:
-            self._autosave.cancel()
-            if document.path is not None:
-                sessions.remove_autosave(document.path)
+            self.autosaver.discard()
             return True
         return False
 
     def schedule_autosave(self) -> None:
-        """Write the autosave a moment after the last edit."""
-        document = self.window.document
-        if document is not None and document.path is not None and document.is_modified:
-            self._autosave.trigger()
+        """Write the autosave a moment after the last edit (off the GUI thread)."""
+        self.autosaver.schedule()
 
     def flush_autosave(self) -> None:
         """Write a pending autosave now (before closing or switching images)."""
-        if self._autosave.is_pending():
-            self._autosave.flush()
-
-    def _write_autosave(self) -> None:
-        document = self.window.document
-        if document is None or document.path is None or not document.is_modified:
-            return
-        try:
-            sessions.write_autosave(document)
-        except (sessions.SessionError, OSError) as exc:
-            self.window.status.showMessage(f"Autosave failed: {exc}", 8000)
+        self.autosaver.flush()
 
     # --- export --------------------------------------------------------------------------
 
