@@ -59,6 +59,7 @@ class ImageDisplay(QtCore.QObject):
             viewbox.addItem(item)
         self._data: np.ndarray | None = None
         self._step = 1
+        self._fetched: tuple[int, int, int, int, int] | None = None
         self._timer = QtCore.QTimer(self, singleShot=True, interval=40)
         self._timer.timeout.connect(self._update_detail)
         viewbox.sigRangeChanged.connect(lambda *_: self._timer.start() if self._step > 1 else None)
@@ -81,6 +82,7 @@ class ImageDisplay(QtCore.QObject):
         self.item.setImage(np.asarray(shown), autoLevels=levels is None, levels=levels)
         self.item.setRect(QtCore.QRectF(*image_rect(data.shape)))
         self._detail.hide()
+        self._fetched = None
         if self._step > 1:
             self._timer.start()
 
@@ -89,7 +91,8 @@ class ImageDisplay(QtCore.QObject):
         self._detail.setLookupTable(self.item.lut)
 
     def _update_detail(self) -> None:
-        """Read only the visible window, at about screen resolution."""
+        """Read only the visible window (plus a margin, so small pans read nothing), at about
+        screen resolution."""
         if self._data is None or self._step == 1:
             return
         (x0, x1), (y0, y1) = self._viewbox.viewRange()
@@ -100,7 +103,16 @@ class ImageDisplay(QtCore.QObject):
         step = max(1, math.floor((c1 - c0) / width_px))
         if step >= self._step or c1 <= c0 or r1 <= r0:
             self._detail.hide()  # the overview is as sharp as the screen
+            self._fetched = None
             return
+        fetched = self._fetched
+        if fetched is not None and fetched[4] == step and self._detail.isVisible():
+            fr0, fr1, fc0, fc1, _ = fetched
+            if fr0 <= r0 and r1 <= fr1 and fc0 <= c0 and c1 <= fc1:
+                return
+        margin_r, margin_c = (r1 - r0) // 2, (c1 - c0) // 2
+        r0, r1 = max(0, r0 - margin_r), min(rows, r1 + margin_r)
+        c0, c1 = max(0, c0 - margin_c), min(cols, c1 + margin_c)
         window = np.asarray(self._data[r0:r1:step, c0:c1:step])
         self._detail.setImage(window, autoLevels=False, levels=self.item.levels)
         self._detail.setLookupTable(self.item.lut)
@@ -108,6 +120,7 @@ class ImageDisplay(QtCore.QObject):
         shown_cols = window.shape[1] * step
         self._detail.setRect(QtCore.QRectF(c0 - 0.5, r0 - 0.5, shown_cols, shown_rows))
         self._detail.show()
+        self._fetched = (r0, r0 + shown_rows, c0, c0 + shown_cols, step)
 
 
 class CanvasWidget(pg.GraphicsView):
