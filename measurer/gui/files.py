@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore, QtWidgets
 
 from measurer.gui.autosave import Autosaver
-from measurer.gui.opening import OpenedImage, make_document, neighbour, read_for_gui
+from measurer.gui.opening import (
+    OpenedImage,
+    checksum_for_gui,
+    make_document,
+    neighbour,
+    read_for_gui,
+)
 from measurer.gui.workers import run_task
 from measurer.io import session as sessions
 
@@ -73,11 +79,30 @@ class FileActions(QtCore.QObject):
         self._restore_session(document)
         self.autosaver.set_document(document)
         self.window.set_document(document, opened.image)
+        if document.checksum is None:
+            self._start_checksum(document)
         self.add_recent(str(opened.image.path))
         notes = "; ".join(opened.image.info.notes)
         message = f"Opened {opened.image.path.name}: {opened.image.width}×{opened.image.height}"
         message += f", {opened.image.pages} pages" if opened.image.pages > 1 else ""
         self.window.status.showMessage(message + (f" ({notes})" if notes else ""), 10000)
+
+    def _start_checksum(self, document) -> None:
+        """Compute the checksum that binds a future session to this image, in the background."""
+
+        def done(checksum: str) -> None:
+            if document.checksum is None:
+                document.checksum = checksum
+
+        run_task(
+            self.window,
+            "Checking the file",
+            checksum_for_gui,
+            document.path,
+            on_done=done,
+            on_error=lambda message: None,
+            show_after_ms=60_000,
+        )
 
     def _restore_session(self, document) -> None:
         """Load the sidecar, or a newer autosave if the user wants it back."""
@@ -160,6 +185,10 @@ class FileActions(QtCore.QObject):
         document = self.window.document
         if document is None or document.path is None:
             return False
+        if document.checksum is None:  # the background checksum has not finished yet
+            from measurer.io.images import file_checksum
+
+            document.checksum = file_checksum(document.path)
         try:
             sessions.save_session(document)
         except sessions.SessionError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 from measurer.core.calibration import Calibration
 from measurer.core.document import Document
 from measurer.io.images import SUPPORTED_SUFFIXES, ImageFile, file_checksum, read_image
+from measurer.io.session import find_autosave, session_path
 
 
 @dataclass
@@ -15,18 +16,34 @@ class OpenedImage:
     """What the worker hands back to the GUI thread."""
 
     image: ImageFile
-    checksum: str
+    checksum: str | None
+
+
+def has_saved_work(path: str | Path) -> bool:
+    """True when a session or an autosave waits for this image."""
+    return session_path(path).exists() or find_autosave(path) is not None
 
 
 def read_for_gui(path: str, *, progress, cancelled) -> OpenedImage | None:
-    """Read an image and its checksum (runs on a worker thread)."""
+    """Read an image (runs on a worker thread).
+
+    The checksum is computed here only when a session must be checked against the image;
+    otherwise later, in the background (see :func:`checksum_for_gui`), so opening stays quick.
+    """
     progress(0.1, f"Reading {Path(path).name}…")
     image = read_image(path)
     if cancelled():
         return None
-    progress(0.7, "Checking the file…")
-    checksum = file_checksum(path)
+    checksum = None
+    if has_saved_work(path):
+        progress(0.7, "Checking the file against its saved session…")
+        checksum = file_checksum(path)
     return OpenedImage(image, checksum)
+
+
+def checksum_for_gui(path: str | Path, *, progress, cancelled) -> str:
+    """The image file's checksum, for a worker thread."""
+    return file_checksum(path)
 
 
 def make_document(opened: OpenedImage, carried: Calibration | None = None) -> Document:

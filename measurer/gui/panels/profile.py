@@ -6,13 +6,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from measurer.analysis.profiles import grayscale, line_profile
 from measurer.core.annotations import Kind
 from measurer.core.document import Document
 
 
 def profile_values(document: Document, annotation_id: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Distances along a profile (calibrated when possible), its values, and the distance unit."""
+    # Imported here: scipy.ndimage takes a third of a second to import, not worth it at start-up.
+    from measurer.analysis.profiles import grayscale, line_profile
+
     annotation = document.annotations[annotation_id]
     start, end = annotation.vertices
     values = line_profile(grayscale(document.image), start, end, width=round(annotation.width))

@@ -1,0 +1,380 @@
+"""A scale bar drawn on the canvas in image coordinates, its options, and the dialog to edit them.
+
+Everything is sized in image pixels, the bar and the text alike: the label is painted as a text
+outline scaled with the image rather than as a ``pg.TextItem`` (which keeps a constant size on
+screen). On screen the label grows and shrinks with the image, as it will look in the figure,
+and an export at full resolution shows exactly the same bar and label: a 10 µm bar at 0.1 µm/px
+is 100 image pixels long there as here. Automatic sizes follow the image's size, so the label is
+readable at "fit to window".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainterPath, QTransform
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from measurer.core.calibration import Calibration
+
+#: Corners the bar can sit in.
+POSITIONS = ("bottom-right", "bottom-left", "top-right", "top-left")
+#: Named colours; anything else is ``"#rrggbb"``.
+COLOURS = {"white": "#ffffff", "black": "#000000"}
+
+
+@dataclass(frozen=True)
+class ScaleBarOptions:
+    """How the scale bar looks; sizes in image pixels, 0 meaning automatic.
+
+    ``length`` is in the calibration's unit; None picks a round length near 1/5 of the width.
+    """
+
+    visible: bool = True
+    length: float | None = None
+    position: str = "bottom-right"
+    color: str = "white"
+    thickness: int = 0
+    label: bool = True
+    font_size: int = 0
+
+    def __post_init__(self) -> None:
+        if self.length is not None and not (math.isfinite(self.length) and self.length > 0):
+            raise ValueError(f"the scale bar length must be positive, got {self.length!r}")
+        if self.position not in POSITIONS:
+            raise ValueError(f"unknown scale bar position {self.position!r}")
+        if self.color not in COLOURS and not QColor.isValidColorName(self.color):
+            raise ValueError(f"unknown colour {self.color!r}")
+        if self.thickness < 0 or self.font_size < 0:
+            raise ValueError("thickness and font size must be 0 (automatic) or positive")
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (kept in the session's view state)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScaleBarOptions:
+        """Inverse of :meth:`to_dict`; missing keys take defaults, unknown ones are ignored."""
+        known = {f.name for f in fields(cls)}
+        try:
+            values = {k: v for k, v in data.items() if k in known}
+            if values.get("length") is not None:
+                values["length"] = float(values["length"])
+            for key in ("thickness", "font_size"):
+                if key in values:
+                    values[key] = int(values[key])
+            for key in ("visible", "label"):
+                if key in values:
+                    values[key] = bool(values[key])
+            return cls(**values)
+        except (AttributeError, TypeError) as exc:
+            raise ValueError(f"malformed scale bar options: {exc}") from exc
+
+
+def nice_length(target: float) -> float:
+    """The round length (1, 2 or 5 × 10^k) nearest to ``target`` on a log scale."""
+    if not (math.isfinite(target) and target > 0):
+        raise ValueError("the target length must be positive")
+    exponent = math.floor(math.log10(target))
+    candidates = [m * 10.0**e for e in (exponent, exponent + 1) for m in (1, 2, 5)]
+    best = min(candidates, key=lambda c: abs(math.log(c / target)))
+    return float(f"{best:.12g}")  # 2 × 10^-1 is 0.2, not 0.20000000000000004
+
+
+def format_length(value: float, unit: str) -> str:
+    """``"10 µm"``, ``"0.5 mm"``."""
+    return f"{float(f'{value:.10g}'):g} {unit}"
+
+
+class ScaleBarOverlay(pg.GraphicsObject):
+    """The scale bar, added to the canvas view box (``addItem(bar, ignoreBounds=True)``).
+
+    It is hidden while the image is uncalibrated, before an image shape is known, and when
+    ``options.visible`` is False.
+    """
+
+    def __init__(
+        self,
+        options: ScaleBarOptions | None = None,
+        calibration: Calibration | None = None,
+        image_shape: tuple[int, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        self._options = options or ScaleBarOptions()
+        self._calibration = calibration or Calibration.uncalibrated()
+        self._shape = tuple(image_shape[:2]) if image_shape is not None else None
+        self._bar = QRectF()
+        self._text = QPainterPath()
+        self.setZValue(20)
+        self._relayout()
+
+    @property
+    def options(self) -> ScaleBarOptions:
+        """The current options."""
+        return self._options
+
+    def set_options(self, options: ScaleBarOptions) -> None:
+        """Change how the bar looks."""
+        self._options = options
+        self._relayout()
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        """Follow a new calibration (the bar hides itself when uncalibrated)."""
+        self._calibration = calibration
+        self._relayout()
+
+    def set_image_shape(self, shape: tuple[int, ...]) -> None:
+        """Follow a new image size ``(rows, cols, ...)``."""
+        self._shape = (int(shape[0]), int(shape[1]))
+        self._relayout()
+
+    def length(self) -> float | None:
+        """The physical length drawn (automatic lengths resolved), None when not drawn."""
+        if self._shape is None or not self._calibration.is_calibrated:
+            return None
+        if self._options.length is not None:
+            return self._options.length
+        return nice_length(self._shape[1] * self._calibration.pixel_width / 5)
+
+    def label_text(self) -> str:
+        """The label, e.g. ``"10 µm"`` (empty when not drawn)."""
+        length = self.length()
+        return format_length(length, self._calibration.unit) if length is not None else ""
+
+    def bar_rect(self) -> QRectF:
+        """The bar in image coordinates (x = column, y = row, pixel centres at integers)."""
+        return QRectF(self._bar)
+
+    def label_rect(self) -> QRectF:
+        """The ink of the label in image coordinates (empty without a label)."""
+        return self._text.boundingRect()
+
+    def color(self) -> QColor:
+        """The colour of the bar and its label."""
+        return QColor(COLOURS.get(self._options.color, self._options.color))
+
+    def _sizes(self) -> tuple[float, float, float]:
+        """Thickness, font size and margin in image pixels."""
+        side = min(self._shape)
+        thickness = self._options.thickness or max(2, round(side / 100))
+        font_size = self._options.font_size or max(8, round(side / 25))
+        return thickness, font_size, max(4, round(side / 30))
+
+    def _relayout(self) -> None:
+        self.prepareGeometryChange()
+        length = self.length()
+        self.setVisible(length is not None and self._options.visible)
+        if length is None:
+            self._bar, self._text = QRectF(), QPainterPath()
+            self.update()
+            return
+        rows, cols = self._shape
+        thickness, font_size, margin = self._sizes()
+        bar_width = length / self._calibration.pixel_width
+        text = _text_path(self.label_text(), font_size) if self._options.label else QPainterPath()
+        ink = text.boundingRect()
+        gap = 0.3 * font_size if self._options.label else 0.0
+        block_w = max(bar_width, ink.width())
+        block_h = thickness + gap + ink.height()
+        vertical, horizontal = self._options.position.split("-")
+        left = -0.5 + margin if horizontal == "left" else cols - 0.5 - margin - block_w
+        top = -0.5 + margin if vertical == "top" else rows - 0.5 - margin - block_h
+        self._bar = QRectF(left + (block_w - bar_width) / 2, top, bar_width, thickness)
+        centre_x = left + block_w / 2
+        self._text = text.translated(centre_x - ink.center().x(), top + thickness + gap - ink.top())
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        """The bar and its label, with a little room for antialiasing."""
+        return self._bar.united(self._text.boundingRect()).adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter, option=None, widget=None) -> None:
+        """Draw the bar and the label in their colour."""
+        if self._bar.isEmpty():
+            return
+        painter.setRenderHint(painter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.color())
+        painter.drawRect(self._bar)
+        painter.drawPath(self._text)
+
+
+def _text_path(text: str, size: float) -> QPainterPath:
+    """The outline of ``text`` whose em size is ``size`` image pixels.
+
+    The outline is taken from a large font and scaled, so it is the same at every zoom.
+    """
+    font = QFont()
+    font.setPixelSize(100)
+    font.setBold(True)
+    path = QPainterPath()
+    path.addText(QPointF(0, 0), font, text)
+    return QTransform.fromScale(size / 100, size / 100).map(path)
+
+
+_POSITION_NAMES = {p: p.replace("-", " ").capitalize() for p in POSITIONS}
+
+
+class ScaleBarDialog(QDialog):
+    """Edit the scale bar's options; ``options_changed`` lets the canvas preview them live."""
+
+    options_changed = Signal(object)
+
+    def __init__(
+        self,
+        options: ScaleBarOptions,
+        calibration: Calibration,
+        image_shape: tuple[int, ...] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Scale bar")
+        self._custom = options.color if options.color not in COLOURS else "#ffcc00"
+        unit = calibration.unit if calibration.is_calibrated else ""
+
+        self.visible_check = QCheckBox("Show the scale bar")
+        self.visible_check.setChecked(options.visible)
+        self.length_edit = QLineEdit("" if options.length is None else f"{options.length:g}")
+        auto = None
+        if calibration.is_calibrated and image_shape is not None:
+            auto = ScaleBarOverlay(None, calibration, image_shape).label_text()
+        self.length_edit.setPlaceholderText(f"automatic ({auto})" if auto else "automatic")
+        self.length_edit.setToolTip("Leave empty for a round length about 1/5 of the width.")
+        self.position_combo = QComboBox()
+        for key, name in _POSITION_NAMES.items():
+            self.position_combo.addItem(name, key)
+        self.position_combo.setCurrentIndex(POSITIONS.index(options.position))
+        self.color_combo = QComboBox()
+        self.color_combo.addItem("White", "white")
+        self.color_combo.addItem("Black", "black")
+        self.color_combo.addItem("Custom…", "custom")
+        self.color_combo.setCurrentIndex(
+            self.color_combo.findData(options.color if options.color in COLOURS else "custom")
+        )
+        self.thickness_spin = _auto_spin(options.thickness)
+        self.label_check = QCheckBox("Show the length as text")
+        self.label_check.setChecked(options.label)
+        self.font_spin = _auto_spin(options.font_size)
+
+        form = QFormLayout()
+        form.addRow(self.visible_check)
+        form.addRow(f"Length ({unit}):" if unit else "Length:", self.length_edit)
+        form.addRow("Position:", self.position_combo)
+        form.addRow("Colour:", self.color_combo)
+        form.addRow("Thickness:", self.thickness_spin)
+        form.addRow(self.label_check)
+        form.addRow("Font size:", self.font_spin)
+        note = QLabel("Sizes are in image pixels, so an exported image shows the bar as here.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(placeholder-text);")
+        self.warning_label = QLabel(
+            "This image has no scale yet: set one first (Set scale…). A scale bar in pixels "
+            "would be meaningless, so none is drawn until the image is calibrated."
+        )
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("color: #b00020;")
+        self.warning_label.setVisible(not calibration.is_calibrated)
+        self.hint_label = QLabel()
+        self.hint_label.setStyleSheet("color: #b00020;")
+        self.hint_label.hide()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.warning_label)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.hint_label)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(380)
+
+        for signal in (
+            self.visible_check.toggled,
+            self.length_edit.textChanged,
+            self.position_combo.currentIndexChanged,
+            self.thickness_spin.valueChanged,
+            self.label_check.toggled,
+            self.font_spin.valueChanged,
+        ):
+            signal.connect(self._changed)
+        self.color_combo.activated.connect(self._on_color_chosen)
+        self._changed()
+
+    def options(self) -> ScaleBarOptions:
+        """The options as set; ValueError if the length is not a positive number."""
+        text = self.length_edit.text().strip().replace(",", ".")
+        try:
+            length = float(text) if text else None
+        except ValueError:
+            raise ValueError("The length must be a number (or empty for automatic).") from None
+        colour = self.color_combo.currentData()
+        try:
+            return ScaleBarOptions(
+                visible=self.visible_check.isChecked(),
+                length=length,
+                position=self.position_combo.currentData(),
+                color=self._custom if colour == "custom" else colour,
+                thickness=self.thickness_spin.value(),
+                label=self.label_check.isChecked(),
+                font_size=self.font_spin.value(),
+            )
+        except ValueError:
+            raise ValueError("The length must be a positive number.") from None
+
+    def set_color(self, color: str) -> None:
+        """Choose a colour: ``"white"``, ``"black"`` or any ``"#rrggbb"``."""
+        if color in COLOURS:
+            self.color_combo.setCurrentIndex(self.color_combo.findData(color))
+        else:
+            self._custom = QColor(color).name()
+            self.color_combo.setCurrentIndex(self.color_combo.findData("custom"))
+        self._changed()
+
+    def _on_color_chosen(self, index: int) -> None:
+        if self.color_combo.itemData(index) == "custom":
+            chosen = QColorDialog.getColor(QColor(self._custom), self, "Scale bar colour")
+            if chosen.isValid():
+                self._custom = chosen.name()
+        self._changed()
+
+    def _changed(self, *_args) -> None:
+        self.font_spin.setEnabled(self.label_check.isChecked())
+        try:
+            options = self.options()
+        except ValueError as exc:
+            self.hint_label.setText(str(exc))
+            self.hint_label.show()
+            self.ok_button.setEnabled(False)
+            return
+        self.hint_label.hide()
+        self.ok_button.setEnabled(True)
+        self.options_changed.emit(options)
+
+
+def _auto_spin(value: int) -> QSpinBox:
+    """A size in image pixels where 0 reads "automatic"."""
+    spin = QSpinBox()
+    spin.setRange(0, 100_000)
+    spin.setSpecialValueText("automatic")
+    spin.setSuffix(" px")
+    spin.setValue(value)
+    return spin
