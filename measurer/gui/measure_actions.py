@@ -69,7 +69,12 @@ class MeasureActions(QtCore.QObject):
         document = self.window.document
         if document is None:
             return
-        dialog = ScaleBarDialog(self.scale_bar_options, document.calibration, parent=self.window)
+        dialog = ScaleBarDialog(
+            self.scale_bar_options,
+            document.calibration,
+            image_shape=document.image.shape[:2],
+            parent=self.window,
+        )
         if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             self.set_scale_bar_options(dialog.options())
 
