@@ -138,6 +138,13 @@ class CanvasWidget(pg.GraphicsView):
         self.overlay_group.setZValue(10)
         self.viewbox.addItem(self.overlay_group, ignoreBounds=True)
         self.tools = self.viewbox.tools
+        self.hint = QtWidgets.QLabel(
+            "Open an image with File → Open (Ctrl+O), drop a file here,\n"
+            "or try File → Open sample.",
+            self,
+        )
+        self.hint.setStyleSheet("color: #bbb; font-size: 15px;")
+        self.hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(False)  # the main window takes dropped files
@@ -145,6 +152,7 @@ class CanvasWidget(pg.GraphicsView):
     def set_image(self, data: np.ndarray, *, keep_view: bool = False) -> None:
         """Show a new image and fit it to the window (unless ``keep_view``)."""
         self.display.set_image(data, keep_levels=keep_view)
+        self.hint.hide()
         if not keep_view:
             self.fit()
 
@@ -178,6 +186,13 @@ class CanvasWidget(pg.GraphicsView):
     def set_overlays_visible(self, visible: bool) -> None:
         """Show or hide every annotation and overlay."""
         self.overlay_group.setVisible(visible)
+
+    def resizeEvent(self, ev) -> None:
+        """Keep the empty-canvas hint centred."""
+        super().resizeEvent(ev)
+        hint = getattr(self, "hint", None)  # pyqtgraph resizes once before __init__ ends
+        if hint is not None:
+            hint.setGeometry(self.rect())
 
     def keyPressEvent(self, ev) -> None:
         """Esc cancels the unfinished shape; Enter finishes a polyline or polygon."""
