@@ -292,7 +292,7 @@ def test_corrupt_file_shows_an_error_and_the_window_stays_usable(
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 5)
     window.files.open_image(str(bad))
     qtbot.waitUntil(lambda: bool(window.messages), timeout=10000)
-    title, text = window.messages[0]
+    _title, text = window.messages[0]
     assert "broken.png" in text
     assert window.document is None
     open_and_wait(qtbot, window, image_path)
