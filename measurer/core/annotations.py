@@ -107,6 +107,9 @@ class Annotation:
     width : float
         For ``PROFILE``: band width in pixels, averaged across the line.
     provenance : Provenance
+    role : str
+        For detections: what the shape is to its analysis (e.g. ``"deepest"``,
+        ``"margin_left"``), so the analysis's derived measurements can find it after edits.
     """
 
     id: int
@@ -116,6 +119,7 @@ class Annotation:
     classes: tuple[int, ...] = ()
     width: float = 1.0
     provenance: Provenance = field(default_factory=Provenance)
+    role: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", Kind(self.kind))
@@ -146,6 +150,7 @@ class Annotation:
             and self.classes == other.classes
             and self.width == other.width
             and self.provenance == other.provenance
+            and self.role == other.role
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -174,6 +179,8 @@ class Annotation:
             data["classes"] = list(self.classes)
         if self.kind is Kind.PROFILE:
             data["width"] = self.width
+        if self.role:
+            data["role"] = self.role
         return data
 
     @classmethod
@@ -188,6 +195,7 @@ class Annotation:
                 classes=tuple(data.get("classes", ())),
                 width=float(data.get("width", 1.0)),
                 provenance=Provenance.from_dict(data.get("provenance") or {"origin": "manual"}),
+                role=str(data.get("role", "")),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed annotation: {exc}") from exc

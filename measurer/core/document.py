@@ -14,6 +14,7 @@ import numpy as np
 from measurer.core.annotations import Annotation
 from measurer.core.calibration import Calibration
 from measurer.core.commands import AnalysisStep, Command
+from measurer.core.derived import derived_rows
 from measurer.core.events import Event
 from measurer.core.history import History
 from measurer.core.measurements import MeasurementTable, measure_annotation, table_columns
@@ -105,6 +106,13 @@ class Document:
                     )
                 rows.extend(self._rows[annotation_id])
                 ids.extend([annotation_id] * len(self._rows[annotation_id]))
+            annotations = list(self.annotations.values())
+            for step in self.steps:
+                for derived in derived_rows(
+                    annotations, self.calibration, step.analysis, step.parameters
+                ):
+                    rows.append({"Image": self.image_name, "Class": "", **derived.values})
+                    ids.append(derived.sources[0])
             self._table = MeasurementTable(
                 table_columns(rows, self.calibration), tuple(rows), tuple(ids)
             )

@@ -318,6 +318,13 @@ def table_columns(
             name = header(quantity, unit)
             if name in present and all(c.header != name for c in columns):
                 columns.append(Column(name, quantity, unit))
+    known = {c.header for c in columns}
+    for row in rows:  # quantities of derived rows that the canonical list does not know
+        for name in row:
+            if name not in known:
+                known.add(name)
+                quantity, _, unit = name.partition(" (")
+                columns.append(Column(name, quantity, unit.rstrip(")")))
     return tuple(columns)
 
 
