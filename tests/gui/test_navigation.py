@@ -154,3 +154,49 @@ def test_relabel_and_change_class_are_undoable(qtbot, window, tmp_path, monkeypa
     window.undo()
     assert doc.annotations[1].label == ""
     assert doc.annotations[1].classes == (0, 0)
+
+
+def test_set_scale_from_the_selected_line_through_the_dialog(qtbot, window, tmp_path, monkeypatch):
+    from measurer.gui.dialogs.calibration_dialog import CalibrationDialog
+
+    path = tmp_path / "s.png"
+    Image.fromarray(np.zeros((60, 200), np.uint8)).save(path)
+    open_and_wait(qtbot, window, path)
+    doc = window.document
+    doc.apply(AddAnnotations([Annotation(doc.new_id(), Kind.LINE, [(30, 20), (30, 145)])]))
+    window.layer.select([1])
+
+    def fill_and_accept(dialog):
+        assert float(dialog.pixel_distance_edit.text()) == pytest.approx(125)
+        dialog.known_distance_edit.setText("25")
+        dialog.unit_combo.setCurrentText("µm")
+        return QtWidgets.QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(CalibrationDialog, "exec", fill_and_accept)
+    window.measure.set_scale()
+    assert doc.calibration.pixel_width == pytest.approx(0.2)
+    assert doc.calibration.source == "manual"
+    assert doc.measurements.rows[0]["Length (µm)"] == pytest.approx(25)
+    assert "0.2 µm/px" in window.status.calibration_label.text()
+    window.undo()
+    assert not doc.calibration.is_calibrated
+
+
+def test_dropping_a_file_opens_it(qtbot, window, tmp_path):
+    from PySide6 import QtGui
+
+    path = tmp_path / "dropped.png"
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(path)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    event = QtGui.QDropEvent(
+        QtCore.QPointF(10, 10),
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.LeftButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    qtbot.waitUntil(
+        lambda: window.document is not None and window.document.path == path, timeout=10000
+    )
