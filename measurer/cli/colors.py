@@ -1,0 +1,134 @@
+"""``measurer colors IMAGE``: count objects per colour class, freely or in a grid of cells."""
+
+from __future__ import annotations
+
+import argparse
+
+from measurer.cli.common import load_image, parse_floats, print_json
+from measurer.cli.errors import CliError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``colors`` subcommand."""
+    parser = subparsers.add_parser(
+        "colors",
+        help="count coloured objects per class, or classify the cells of a grid",
+        description="Count objects per colour class: the background is learned from the image "
+        "border, objects are connected components of at least --min-area pixels. With --grid, "
+        "each cell is empty or holds an object of a class, judged against the cell's own border. "
+        "x = column, y = row; bbox is [x, y, width, height] of the first pixel and counts.",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="colour (or grey) image")
+    classes = parser.add_mutually_exclusive_group()
+    classes.add_argument(
+        "--k", type=int, metavar="N", help="find N colour classes automatically (c0, c1, ...)"
+    )
+    classes.add_argument(
+        "--class",
+        dest="classes",
+        action="append",
+        metavar="NAME=R,G,B",
+        help="a named class colour in the image's pixel values; repeat for each class",
+    )
+    parser.add_argument(
+        "--min-area",
+        type=int,
+        default=20,
+        metavar="PX",
+        help="smallest object in pixels (default 20)",
+    )
+    parser.add_argument(
+        "--grid",
+        metavar="X,Y,W,H,ROWS,COLS",
+        help="grid whose first cell starts at pixel X,Y (column, row), cells W×H pixels",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Classify colours in ``args.image`` and print the objects or cells with counts."""
+    from measurer.analysis.colors import classify_grid, find_color_objects
+
+    if args.k is None and not args.classes:
+        raise CliError("give --k N (automatic classes) or --class NAME=R,G,B (one per class)")
+    if args.min_area < 1:
+        raise CliError(f"--min-area must be at least 1, got {args.min_area}")
+    options = {"k": args.k, "classes": _classes(args.classes), "min_area": args.min_area}
+    image = load_image(args.image).page(0)
+    try:
+        if args.grid is None:
+            result = find_color_objects(image, **options)
+        else:
+            result = classify_grid(image, _grid(args.grid), **options)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if args.grid is None:
+        data = {
+            "objects": [
+                {
+                    "class": o.label,
+                    "area": o.area,
+                    "centroid_x": round(o.centroid[1], 3),
+                    "centroid_y": round(o.centroid[0], 3),
+                    "bbox": [o.bbox[1], o.bbox[0], o.bbox[3], o.bbox[2]],
+                }
+                for o in result.objects
+            ],
+            "counts": result.counts,
+        }
+    else:
+        data = {
+            "cells": [{"row": c.row, "col": c.col, "class": c.label} for c in result.cells],
+            "counts": result.counts,
+        }
+    if args.json:
+        print_json(data)
+    else:
+        _print_text(data)
+    return 0
+
+
+def _classes(specs: list[str] | None) -> dict[str, tuple[float, float, float]] | None:
+    """``["red=200,30,30", ...]`` as ``{"red": (200.0, 30.0, 30.0), ...}``."""
+    if not specs:
+        return None
+    classes: dict[str, tuple[float, float, float]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise CliError(f"--class takes NAME=R,G,B, got {spec!r}")
+        if name in classes:
+            raise CliError(f"--class {name!r} is given twice")
+        red, green, blue = parse_floats(values, f"--class {name}", count=3)
+        classes[name] = (red, green, blue)
+    return classes
+
+
+def _grid(spec: str):
+    from measurer.analysis.colors import Grid
+
+    x, y, width, height, rows, cols = parse_floats(spec, "--grid", count=6)
+    if rows != int(rows) or cols != int(cols) or rows < 1 or cols < 1:
+        raise CliError(f"--grid ROWS and COLS must be positive whole numbers, got {spec!r}")
+    if width <= 0 or height <= 0:
+        raise CliError(f"--grid cell width and height must be positive, got {spec!r}")
+    return Grid((y, x), (height, width), (int(rows), int(cols)))
+
+
+def _print_text(data: dict) -> None:
+    counts = ", ".join(f"{name}: {n}" for name, n in data["counts"].items())
+    if "objects" in data:
+        print(f"{len(data['objects'])} objects ({counts})")
+        if data["objects"]:
+            print(f"{'class':>12} {'area':>7} {'x':>9} {'y':>9}  bbox")
+        for o in data["objects"]:
+            print(
+                f"{o['class']:>12} {o['area']:7d} {o['centroid_x']:9.2f} {o['centroid_y']:9.2f}  "
+                f"{o['bbox']}"
+            )
+    else:
+        print(f"{len(data['cells'])} cells ({counts})")
+        for c in data["cells"]:
+            print(f"row {c['row']:3d} col {c['col']:3d}  {c['class'] or '-'}")

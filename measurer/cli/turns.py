@@ -1,0 +1,76 @@
+"""``measurer turns IMAGE``: trace the bright curve of a kymograph and list its turning points."""
+
+from __future__ import annotations
+
+import argparse
+
+from measurer.cli.common import load_image, print_json
+from measurer.cli.errors import CliError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``turns`` subcommand."""
+    parser = subparsers.add_parser(
+        "turns",
+        help="trace a kymograph's curve and find where it reverses",
+        description="Trace the bright curve of a kymograph (background removed by medians over "
+        "time and per frame; weighted centroid per frame; smoothed) and report its turning "
+        "points: extrema whose excursion on both sides is at least --min-prominence pixels. "
+        "Points are x = column, y = row, pixel centres at integers.",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="kymograph image")
+    parser.add_argument(
+        "--axis",
+        choices=("x", "y"),
+        default="x",
+        help="axis along which time runs: x = one column per frame (default), y = one row",
+    )
+    parser.add_argument(
+        "--min-prominence",
+        type=float,
+        default=5.0,
+        metavar="P",
+        help="smallest excursion (pixels) on both sides of a turn (default 5)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the trace and turns as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Trace ``args.image`` and print its turning points."""
+    from measurer.analysis.kymograph import find_turns
+
+    image = load_image(args.image).page(0)
+    try:
+        result = find_turns(image, axis=args.axis, min_prominence=args.min_prominence)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    turns = [
+        {
+            "x": round(t.col, 3),
+            "y": round(t.row, 3),
+            "frame": t.frame,
+            "direction_before": t.direction_before,
+            "direction_after": t.direction_after,
+        }
+        for t in result.turns
+    ]
+    if args.json:
+        trace = [[round(col, 3), round(row, 3)] for row, col in result.trace.tolist()]
+        print_json({"trace": trace, "turns": turns})
+        return 0
+    if not result.frames.size:
+        print("no curve found")
+        return 0
+    print(
+        f"curve traced over frames {result.frames[0]}-{result.frames[-1]}; "
+        f"{len(turns)} turn{'s' if len(turns) != 1 else ''}"
+    )
+    if turns:
+        print(f"{'frame':>6} {'x':>9} {'y':>9}  before -> after")
+    for t in turns:
+        print(
+            f"{t['frame']:6d} {t['x']:9.3f} {t['y']:9.3f}  "
+            f"{t['direction_before']} -> {t['direction_after']}"
+        )
+    return 0
