@@ -106,6 +106,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.table.delete_requested.connect(self.delete_selection)
         self.controller.failed.connect(lambda message: self.status.showMessage(message, 6000))
         self.canvas.cursor_moved.connect(self._on_cursor_moved)
+        self.canvas.viewbox.background_clicked.connect(self._on_background_clicked)
         self.page_slider.valueChanged.connect(self._on_page_changed)
 
     # --- the document ------------------------------------------------------------------------
@@ -241,6 +242,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if rows:
             self.status.showMessage(value_text(rows[0], kind), 2000)
+
+    def _on_background_clicked(self, scene_pos) -> None:
+        """A click beside every ordinary item: pick a batched detection, or clear the selection."""
+        point = self.canvas.viewbox.mapSceneToView(scene_pos)
+        tolerance = 6 * self.canvas.viewbox.viewPixelSize()[0]
+        picked = self.layer.pick(point.y(), point.x(), tolerance)
+        self.layer.select([picked] if picked is not None else [])
 
     def _on_canvas_selection(self, ids: list[int]) -> None:
         self.table.select_ids(ids)

@@ -6,9 +6,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from measurer.core.annotations import Annotation, Kind
+from measurer.core.annotations import Annotation, Kind, Origin
 from measurer.core.document import Document
 from measurer.core.measurements import MeasurementTable
+from measurer.gui.canvas.batch import DetectionBatch
 from measurer.gui.canvas.items import make_item
 
 #: The value shown beside each kind of item on the canvas.
@@ -62,6 +63,8 @@ class AnnotationLayer(QtCore.QObject):
         self._labels: dict[int, pg.TextItem] = {}
         self.selected: list[int] = []
         self.editable = True
+        self._batches: dict[str, DetectionBatch] = {}
+        self._batch_of: dict[int, str] = {}
 
     def set_editable(self, editable: bool) -> None:
         """Whether item bodies take clicks and drags (navigate tool) or let them through."""
@@ -76,6 +79,9 @@ class AnnotationLayer(QtCore.QObject):
             self._document.measurements_changed.disconnect(self._on_measurements_changed)
         for annotation_id in list(self.items):
             self._remove(annotation_id)
+        for batch in self._batches.values():
+            batch.remove()
+        self._batches, self._batch_of = {}, {}
         self.selected = []
         self._document = document
         document.annotations_changed.connect(self._on_annotations_changed)
@@ -85,13 +91,23 @@ class AnnotationLayer(QtCore.QObject):
 
     def select(self, ids: list[int]) -> None:
         """Select these annotations (from the table, or a click)."""
-        ids = [i for i in ids if i in self.items]
+        if self._document is None:
+            return
+        ids = [i for i in dict.fromkeys(ids) if i in self._document.annotations]
         if ids == self.selected:
             return
         previous, self.selected = self.selected, ids
-        for annotation_id in set(previous) | set(ids):
-            self._refresh(annotation_id)
+        # Batched detections leave the batch while selected, to be edited as ordinary items.
+        self._on_annotations_changed(set(previous) | set(ids), emit=False)
         self.selection_changed.emit(list(ids))
+
+    def pick(self, row: float, col: float, tolerance: float) -> int | None:
+        """The batched detection under a point, if any (ordinary items take their own clicks)."""
+        for batch in self._batches.values():
+            found = batch.pick(row, col, tolerance)
+            if found is not None:
+                return found
+        return None
 
     def revert(self, annotation_id: int) -> None:
         """Put an item back where its annotation is (after a refused edit)."""
@@ -99,19 +115,47 @@ class AnnotationLayer(QtCore.QObject):
 
     # --- document events -----------------------------------------------------------------
 
-    def _on_annotations_changed(self, ids: set[int]) -> None:
+    def _on_annotations_changed(self, ids: set[int], emit: bool = True) -> None:
         assert self._document is not None
+        dirty: set[str] = set()
         for annotation_id in ids:
             annotation = self._document.annotations.get(annotation_id)
+            if annotation_id in self._batch_of:
+                dirty.add(self._batch_of.pop(annotation_id))
             if annotation is None:
                 self._remove(annotation_id)
+            elif self._batched(annotation):
+                self._remove(annotation_id)
+                self._batch_of[annotation_id] = annotation.provenance.analysis
+                dirty.add(annotation.provenance.analysis)
             elif annotation_id in self.items and self._same_kind(annotation):
                 self._refresh(annotation_id)
             else:
                 self._remove(annotation_id)
                 self._add(annotation)
-        if any(i not in self.items for i in self.selected):
-            self.select([i for i in self.selected if i in self.items])
+        for analysis in dirty:
+            self._rebuild_batch(analysis)
+        if emit and any(i not in self._document.annotations for i in self.selected):
+            self.select([i for i in self.selected if i in self._document.annotations])
+
+    def _batched(self, annotation: Annotation) -> bool:
+        """Untouched detections are drawn in bulk, unless selected."""
+        return (
+            annotation.provenance.origin is Origin.AUTOMATIC and annotation.id not in self.selected
+        )
+
+    def _rebuild_batch(self, analysis: str) -> None:
+        members = [
+            self._document.annotations[i] for i, a in self._batch_of.items() if a == analysis
+        ]
+        if not members:
+            batch = self._batches.pop(analysis, None)
+            if batch is not None:
+                batch.remove()
+            return
+        if analysis not in self._batches:
+            self._batches[analysis] = DetectionBatch(self._parent_item)
+        self._batches[analysis].set_annotations(members)
 
     def _on_measurements_changed(self, table: MeasurementTable) -> None:
         assert self._document is not None

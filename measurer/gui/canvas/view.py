@@ -27,6 +27,8 @@ OVERVIEW_SIDE = 4096
 class CanvasViewBox(pg.ViewBox):
     """A view box that lets the current drawing tool take clicks and drags first."""
 
+    background_clicked = QtCore.Signal(object)  # scene position of a click no item took
+
     def __init__(self) -> None:
         super().__init__(invertY=True, lockAspect=True, enableMenu=False)
         self.tools = DrawingTools(self)
@@ -35,6 +37,9 @@ class CanvasViewBox(pg.ViewBox):
         """Give the click to the drawing tool, else pan/zoom behaviour."""
         if self.tools.click(ev):
             ev.accept()
+        elif ev.button() == QtCore.Qt.MouseButton.LeftButton and self.tools.tool is Tool.NAVIGATE:
+            ev.accept()
+            self.background_clicked.emit(ev.scenePos())
         else:
             super().mouseClickEvent(ev)
 
