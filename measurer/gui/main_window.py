@@ -19,6 +19,7 @@ from measurer.gui.measure_actions import MeasureActions
 from measurer.gui.menus import build_menus
 from measurer.gui.panels.measurements import MeasurementsPanel
 from measurer.gui.panels.profile import ProfilePanel
+from measurer.gui.panels.registry import panel_classes
 from measurer.gui.status import StatusBar
 
 
@@ -73,6 +74,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.files = FileActions(self)
         self.measure = MeasureActions(self)
         self.actions_by_name = build_menus(self)
+        self.analysis_panels: dict[str, QtWidgets.QWidget] = {}
+        for panel_class in panel_classes():
+            self.add_analysis_panel(panel_class)
         self._wire()
         self.resizeDocks(
             [self.histogram_dock, self.profile_dock], [340, 340], QtCore.Qt.Orientation.Horizontal
@@ -92,6 +96,17 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    def add_analysis_panel(self, panel_class: type) -> QtWidgets.QWidget:
+        """Dock an analysis panel (tabbed with the profile) and list it in the Analyze menu."""
+        panel = panel_class(self)
+        dock = self._dock(panel.title, panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.profile_dock, dock)
+        self.profile_dock.raise_()
+        action = self.analyze_menu.addAction(f"{panel.title}…")
+        action.triggered.connect(lambda: (dock.show(), dock.raise_()))
+        self.analysis_panels[panel.analysis] = panel
+        return panel
 
     def _wire(self) -> None:
         tools = self.canvas.tools

@@ -165,6 +165,8 @@ def build_menus(window: MainWindow) -> dict[str, QtGui.QAction]:
     )
     menu.addActions([actions["measure.scale"], actions["measure.scalebar"]])
 
+    window.analyze_menu = bar.addMenu("&Analyze")
+
     menu = bar.addMenu("&Help")
     menu.addAction(_action(window, "Quick &guide", window.measure.show_guide, keys.HelpContents))
     menu.addAction(_action(window, "&Measurement definitions", window.measure.show_definitions))

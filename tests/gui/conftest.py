@@ -12,3 +12,28 @@ from PySide6.QtCore import QSettings
 def settings(tmp_path):
     """A QSettings in INI format inside tmp_path: tests never touch the user's settings."""
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_message_boxes(monkeypatch):
+    """Message boxes never block a test run: questions answer Discard, the rest are recorded.
+
+    Tests that care about a dialog patch it themselves (their patch wins over this one).
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+
+    def record(kind, answer):
+        def show(parent, title, text, *args, **kwargs):
+            shown.append((kind, title, text))
+            return answer
+
+        return show
+
+    monkeypatch.setattr(
+        QMessageBox, "question", record("question", QMessageBox.StandardButton.Discard)
+    )
+    for kind in ("critical", "warning", "information"):
+        monkeypatch.setattr(QMessageBox, kind, record(kind, QMessageBox.StandardButton.Ok))
+    return shown

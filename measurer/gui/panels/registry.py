@@ -1,0 +1,16 @@
+"""The analysis panels of the main window, in Analyze-menu order (``module:Class``)."""
+
+from __future__ import annotations
+
+import importlib
+
+PANELS: tuple[str, ...] = ()
+
+
+def panel_classes() -> list[type]:
+    """The panel classes, imported (their analysis modules are imported only when run)."""
+    classes = []
+    for spec in PANELS:
+        module, _, name = spec.partition(":")
+        classes.append(getattr(importlib.import_module(module), name))
+    return classes
