@@ -12,6 +12,9 @@ Differences from :func:`skimage.measure.profile_line`: scikit-image takes
 ``ceil(L) + 1`` samples (the same as here when ``L`` is a whole number) and reflects the image
 at its border; here a sample farther than half a pixel outside the image is not a number, and
 a band sample averages only the band's lines that fall inside the image.
+
+Also here: generic tools for 1-D profiles used by the layer analysis (its period, its noise,
+its significant alternating extremes).
 """
 
 from __future__ import annotations
@@ -151,3 +154,157 @@ def _band_mean(values: np.ndarray, inside: np.ndarray, shape: tuple[int, int]) -
     result = np.full(shape[1], np.nan)
     np.divide(total, counts, out=result, where=counts > 0)
     return result
+
+
+def profile_period(
+    profile: np.ndarray, *, step: float = 1.0, baseline: np.ndarray | None = None
+) -> float:
+    """Dominant repeat distance of a profile, from its autocorrelation.
+
+    Parameters
+    ----------
+    profile : ndarray of shape (n,)
+        Finite samples, evenly spaced. Never modified.
+    step : float
+        Distance between samples in pixels.
+    baseline : ndarray of shape (n,), optional
+        Slow background to remove first (e.g. the local mid-level between dark and light
+        layers); a straight-line fit by default.
+
+    Returns
+    -------
+    float
+        In pixels; NaN when the profile holds fewer than two repeats or none stands out. The
+        first autocorrelation peak after the first negative lobe that reaches half the highest
+        later peak is the fundamental; the peaks at its multiples refine it (least squares
+        through the origin), each to a fraction of a sample by a parabola.
+    """
+    values = np.asarray(profile, dtype=float)
+    n = values.size
+    x = np.arange(n, dtype=float)
+    if baseline is None:
+        baseline = np.polyval(np.polyfit(x, values, 1), x) if n >= 2 else values
+    detrended = values - baseline
+    detrended = detrended - detrended.mean()
+    size = 1 << math.ceil(math.log2(max(2 * n, 2)))
+    spectrum = np.fft.rfft(detrended, size)
+    ac = np.fft.irfft(spectrum * np.conj(spectrum), size)[: n // 2]
+    ac = ac / (n - np.arange(ac.size))  # unbiased: every lag weighs the same
+    if ac.size < 4 or not ac[0] > 0:
+        return math.nan
+    ac = ac / ac[0]
+    negative = np.flatnonzero(ac < 0)
+    if negative.size == 0:
+        return math.nan
+    start = int(negative[0])
+    top = float(ac[start:].max())
+    if top < 0.2:
+        return math.nan
+    inner = ac[1:-1]
+    peaks_at = np.flatnonzero((inner >= ac[:-2]) & (inner > ac[2:]) & (inner >= top / 2)) + 1
+    peaks_at = peaks_at[peaks_at > start]
+    if peaks_at.size == 0:
+        return math.nan
+    first = _parabola_peak(ac, int(peaks_at[0]))
+    peaks, orders = [first], [1.0]
+    m = 2
+    while m * first + first / 4 < ac.size - 1:
+        lo, hi = int(m * first - first / 4), int(m * first + first / 4) + 1
+        j = lo + int(np.argmax(ac[lo:hi]))
+        if 0 < j < ac.size - 1 and ac[j] > 0.2:
+            peaks.append(_parabola_peak(ac, j))
+            orders.append(float(m))
+        m += 1
+    return float(np.dot(orders, peaks) / np.dot(orders, orders)) * step
+
+
+def _parabola_peak(values: np.ndarray, k: int) -> float:
+    """Sub-sample position of the local maximum at ``k`` (parabola through three samples)."""
+    a, b, c = values[k - 1], values[k], values[k + 1]
+    denominator = a - 2 * b + c
+    return k + (0.5 * (a - c) / denominator if denominator < 0 else 0.0)
+
+
+def finite_span(profile: np.ndarray) -> tuple[np.ndarray, int]:
+    """The profile between its first and last finite samples (inner gaps interpolated), and the
+    index of its first finite sample.
+
+    Raises
+    ------
+    ValueError
+        If no sample is finite.
+    """
+    finite = np.isfinite(profile)
+    if not finite.any():
+        raise ValueError("the profile has no finite sample (is the line outside the image?)")
+    first, last = np.flatnonzero(finite)[[0, -1]]
+    run = profile[first : last + 1].copy()
+    gaps = ~np.isfinite(run)
+    if gaps.any():
+        good = np.flatnonzero(~gaps)
+        run[gaps] = np.interp(np.flatnonzero(gaps), good, run[good])
+    return run, int(first)
+
+
+def noise_sigma(values: np.ndarray) -> float:
+    """Sigma of white noise in ``values``, robustly from the median absolute deviation of
+    neighbouring differences (edges and slow trends barely change it)."""
+    if values.size < 3:
+        return 0.0
+    diff = np.diff(values)
+    return float(1.4826 * np.median(np.abs(diff - np.median(diff))) / math.sqrt(2.0))
+
+
+def local_extremes(smooth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every local maximum (+1) and minimum (-1) of the profile, in order."""
+    d = np.diff(smooth)
+    maxima = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0)) + 1
+    minima = np.flatnonzero((d[:-1] < 0) & (d[1:] >= 0)) + 1
+    idx = np.concatenate([maxima, minima])
+    kinds = np.concatenate([np.ones(maxima.size, int), -np.ones(minima.size, int)])
+    order = np.argsort(idx, kind="stable")
+    return idx[order], kinds[order]
+
+
+def alternating_extremes(
+    smooth: np.ndarray, min_contrast: float, flat: int, candidates: tuple[np.ndarray, np.ndarray]
+) -> tuple[list[int], list[int]]:
+    """Alternating maxima and minima, each at least ``min_contrast`` from the previous one.
+
+    A zig-zag filter: a maximum is kept once the profile has dropped ``min_contrast`` below it
+    (and a minimum once it has risen as much), so small wiggles are skipped.
+
+    ``candidates`` are (indices, types) in order: +1 maximum, -1 minimum. A profile end is a
+    candidate too when the profile starts or ends on a plateau (flat over ``flat`` samples).
+    """
+    idx, kinds = candidates
+    n = smooth.size
+    ends_i, ends_t = [], []
+    for end, part, inner in ((0, smooth[:flat], flat), (n - 1, smooth[-flat:], n - 1 - flat)):
+        if np.ptp(part) < min_contrast / 2:
+            ends_i.append(end)
+            ends_t.append(1 if smooth[end] >= smooth[min(max(inner, 0), n - 1)] else -1)
+    items = list(zip(idx.tolist(), kinds.tolist(), strict=True))
+    if ends_i and ends_i[0] == 0:
+        items.insert(0, (0, ends_t[0]))
+    if ends_i and ends_i[-1] == n - 1:
+        items.append((n - 1, ends_t[-1]))
+    kept_i: list[int] = []
+    kept_t: list[int] = []
+    high = low = None  # running extremes until the first significant swing
+    for i, t in items:
+        v = smooth[i]
+        if not kept_i:
+            if t == 1 and (high is None or v > smooth[high]):
+                high = i
+            if t == -1 and (low is None or v < smooth[low]):
+                low = i
+            if high is not None and low is not None and smooth[high] - smooth[low] >= min_contrast:
+                kept_i, kept_t = ([high, low], [1, -1]) if high < low else ([low, high], [-1, 1])
+        elif t == kept_t[-1]:
+            if (v - smooth[kept_i[-1]]) * t > 0:
+                kept_i[-1] = i
+        elif abs(v - smooth[kept_i[-1]]) >= min_contrast:
+            kept_i.append(i)
+            kept_t.append(t)
+    return kept_i, kept_t
