@@ -281,8 +281,34 @@ ITEM_CLASSES: dict[Kind, type] = {
 }
 
 
+#: Item classes for annotations of a given role prefix (e.g. layer boundaries drawn as ticks);
+#: analyses register theirs with :func:`register_role_item`. Such annotations are never batched.
+ROLE_ITEM_CLASSES: dict[str, type] = {}
+
+
+def register_role_item(role_prefix: str, item_class: type) -> None:
+    """Draw annotations whose role starts with ``role_prefix`` with ``item_class``.
+
+    The class takes the annotation in its constructor and offers the same interface as the
+    classes above: ``show_annotation``, ``vertices``, ``set_editable`` and the signals
+    ``edit_previewed``, ``edit_finished`` and ``clicked``.
+    """
+    ROLE_ITEM_CLASSES[role_prefix] = item_class
+
+
+def role_item_class(annotation: Annotation) -> type | None:
+    """The registered item class for an annotation's role, if any."""
+    if not annotation.role:
+        return None
+    for prefix, item_class in ROLE_ITEM_CLASSES.items():
+        if annotation.role.startswith(prefix):
+            return item_class
+    return None
+
+
 def make_item(annotation: Annotation, selected: bool = False):
     """A new canvas item showing ``annotation``."""
-    item = ITEM_CLASSES[annotation.kind](annotation)
+    item_class = role_item_class(annotation) or ITEM_CLASSES[annotation.kind]
+    item = item_class(annotation)
     item.show_annotation(annotation, selected)
     return item
