@@ -100,6 +100,7 @@ def test_components_and_contours():
     left, top, width, height, area = stats[block]
     assert (left, top, width, height, area) == (3, 2, 5, 3, 15)
     assert stats[block, cv2.CC_STAT_AREA] == 15
+    assert stats[block, cv2.CC_STAT_TOP] == 2
     np.testing.assert_allclose(centroids[block], [5.0, 3.0])  # (x, y)
     assert cv2.connectedComponentsWithStats(mask, connectivity=4)[0] == 4
     ring = np.zeros((9, 9), np.uint8)
@@ -210,3 +211,6 @@ def test_orb_matching_and_homography():
     mapped = homography @ [100.0, 100.0, 1.0]
     np.testing.assert_allclose(mapped[:2] / mapped[2], [111, 107], atol=1.0)  # (x, y) shift
     assert inliers.sum() > 20
+    robust, robust_inliers = cv2.findHomography(src, dst, cv2.USAC_ACCURATE, 3.0)
+    np.testing.assert_allclose(robust, homography, atol=0.05)
+    assert robust_inliers.sum() > 20
