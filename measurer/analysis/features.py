@@ -3,7 +3,7 @@
 ORB keypoints (binary descriptors, rotation invariant, scale pyramid) are matched with
 Lowe's ratio test, and a homography is fitted to the matches with RANSAC. The similarity is
 the share of keypoints in the region the two images have in common that the homography
-explains (see ``docs/measurements/similarity.md``). It finds crops, rotations and shifted
+explains (see ``measurer/resources/help/similarity.md``). It finds crops, rotations and shifted
 views that perceptual hashes miss.
 
 Points are (row, col) with pixel centres at integer coordinates; the homography maps

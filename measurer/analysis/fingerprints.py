@@ -2,7 +2,7 @@
 
 Every similarity here is a fraction in [0, 1] scaled so that 0 is about what two unrelated
 images score and 1 means identical fingerprints; the percentages shown to users are these
-fractions times 100 (``docs/measurements/similarity.md`` says what they mean).
+fractions times 100 (``measurer/resources/help/similarity.md`` says what they mean).
 
 - Perceptual hashes: difference hash (dHash) and DCT hash (pHash), 64 and 256 bits each,
   of the image and of its mirror image. Two unrelated images differ in half of the bits on

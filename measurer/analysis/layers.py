@@ -1,6 +1,6 @@
 """Dark and light layers along a profile: boundaries, widths, edge blur and period.
 
-Method (details and numbers in ``docs/measurements/layers.md``):
+Method (details and numbers in ``measurer/resources/help/layers.md``):
 
 1. Extremes: the profile is smoothed (Gaussian, ``smoothing`` = 1 px) and its alternating
    maxima and minima are kept when they differ from the previous kept one by ``min_contrast``:

@@ -1,6 +1,6 @@
 """Intensity profiles along straight lines, averaged across a band.
 
-Sampling follows ImageJ's Plot Profile (checked against it, see ``docs/measurements/layers.md``):
+Sampling follows ImageJ's Plot Profile (checked against it; see ``resources/help/layers.md``):
 a line from ``start`` to ``end`` of length ``L`` has ``round(L) + 1`` samples spaced evenly from
 one end point to the other, so the step is ``L / round(L)`` (1 px for horizontal and vertical
 lines, slightly more or less for oblique ones). A band of width ``w`` averages ``w`` parallel

@@ -1,6 +1,6 @@
 """Scale bar detection: a solid horizontal bar, dark on light or light on dark.
 
-Method (see ``docs/measurements/layers.md``):
+Method (see ``measurer/resources/help/layers.md``):
 
 1. Columns are averaged in groups of ``f`` (a bar is long, so this keeps its contrast and
    quiets texture; rows stay at full resolution, since bars can be 2 px high).

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "layers",
         help="count dark and light layers along a profile and measure their widths",
         description="Find the boundaries between dark and light layers along a profile "
-        "(the mid-level between neighbouring extremes, see docs/measurements/layers.md), "
+        "(the mid-level between neighbouring extremes, see measurer/resources/help/layers.md), "
         "their widths, the edge blur and the period. Give the profile as --line, or an ROI "
         "with --auto to place it across the layers automatically. Coordinates are x = column, "
         "y = row, pixel centres at whole numbers; positions are pixels along the profile from "

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "similar",
         help="find the images of a folder that look like a query image",
         description="List the images below FOLDER that are similar to QUERY, best first, with "
-        "their similarity in percent (100 = identical; docs/measurements/similarity.md). The "
+        "their similarity in percent (100 = identical; measurer/resources/help/similarity.md). The "
         "folder's index is built or updated first (see `measurer index`); QUERY itself is left "
         "out if it lies in FOLDER.",
     )

@@ -13,10 +13,23 @@ PAGES = {
 }
 
 
+#: Definitions of each analysis's measurements, appended to the measurement definitions.
+ANALYSIS_PAGES = ("retina.md", "layers.md", "detections.md", "similarity.md")
+
+
 def read_help(page: str) -> str:
-    """The Markdown text of a help page (``"guide"`` or ``"measurements"``)."""
+    """The Markdown text of a help page (``"guide"`` or ``"measurements"``).
+
+    The measurement definitions include the documents of every analysis that ships one.
+    """
+    folder = resources.files("measurer.resources") / "help"
     name, _title = PAGES[page]
-    return (resources.files("measurer.resources") / "help" / name).read_text(encoding="utf-8")
+    text = (folder / name).read_text(encoding="utf-8")
+    if page == "measurements":
+        for extra in ANALYSIS_PAGES:
+            if (folder / extra).is_file():
+                text += "\n\n---\n\n" + (folder / extra).read_text(encoding="utf-8")
+    return text
 
 
 class HelpDialog(QDialog):

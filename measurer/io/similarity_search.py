@@ -2,7 +2,7 @@
 
 One query fingerprint is compared with every indexed one at once (Hamming distances and
 histogram distances with numpy); the best candidates are then compared by SSIM and re-ranked
-by local features. ``docs/measurements/similarity.md`` says what the percentages mean.
+by local features. ``measurer/resources/help/similarity.md`` says what the percentages mean.
 """
 
 from __future__ import annotations
