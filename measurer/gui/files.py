@@ -254,19 +254,21 @@ class FileActions(QtCore.QObject):
 
     def export_measurements(self, fmt: str) -> None:
         """Export the table as CSV, JSON or XLSX."""
-        document = self.window.document
-        if document is None:
-            return
-        stem = document.path.stem if document.path else "measurements"
-        folder = document.path.parent if document.path else Path.cwd()
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self.window,
-            "Export measurements",
-            str(folder / f"{stem}_measurements.{fmt}"),
-            FILTERS[fmt],
-        )
+        path = self._ask_save_path("Export measurements", f"measurements.{fmt}", FILTERS[fmt])
         if path:
             self.write_measurements(path)
+
+    def _ask_save_path(self, title: str, suffix: str, file_filter: str) -> str:
+        """A file name beside the image, ``IMAGE-STEM_SUFFIX`` proposed; empty if cancelled."""
+        document = self.window.document
+        if document is None:
+            return ""
+        stem = document.path.stem if document.path else "image"
+        folder = document.path.parent if document.path else Path.cwd()
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self.window, title, str(folder / f"{stem}_{suffix}"), file_filter
+        )
+        return path
 
     def write_measurements(self, path: str) -> bool:
         """Write the table to ``path`` (format from the extension)."""
@@ -282,17 +284,7 @@ class FileActions(QtCore.QObject):
 
     def export_view(self) -> None:
         """Export the image with its overlays at full resolution as PNG."""
-        document = self.window.document
-        if document is None:
-            return
-        stem = document.path.stem if document.path else "image"
-        folder = document.path.parent if document.path else Path.cwd()
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self.window,
-            "Export image with overlays",
-            str(folder / f"{stem}_annotated.png"),
-            "PNG (*.png)",
-        )
+        path = self._ask_save_path("Export image with overlays", "annotated.png", "PNG (*.png)")
         if path:
             self.write_view(path)
 
