@@ -40,9 +40,6 @@ def window(qtbot, settings, monkeypatch, tmp_path):
     win = MainWindow(settings)
     win.errors = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "critical", lambda *a: win.errors.append(a[2]))
-    monkeypatch.setattr(
-        QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Discard
-    )
     qtbot.addWidget(win)
     win.panel = win.add_analysis_panel(BrightestPanel)
     data = np.zeros((40, 50), np.uint8)
