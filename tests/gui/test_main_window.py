@@ -341,3 +341,15 @@ def test_export_view_png_has_overlays_where_the_canvas_shows_them(
     assert yellowish[97:104, 50:250].any(axis=0).all()
     assert not yellowish[110:200].any()
     assert not yellowish[:80].any()
+
+
+def test_value_updates_live_while_dragging_without_committing(qtbot, window, image_path):
+    open_and_wait(qtbot, window, image_path)
+    line = draw_line(qtbot, window, (50, 40), (50, 240))
+    item = window.layer.items[line.id]
+    model = window.table.model
+    column = model.table.headers.index("Length (px)")
+    item.edit_previewed.emit(np.array([[50.0, 40.0], [50.0, 140.0]]))
+    assert float(model.data(model.index(0, column))) == pytest.approx(100, abs=1e-6)
+    assert window.document.history.texts() == ["add line"]  # nothing committed yet
+    assert rows_of(window)[0]["Length (px)"] == pytest.approx(200, abs=2)
