@@ -10,7 +10,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from measurer.core.annotations import Kind
 from measurer.core.document import Document
-from measurer.gui.canvas.layer import AnnotationLayer, value_text
+from measurer.core.style import value_text
+from measurer.gui.canvas.layer import AnnotationLayer
 from measurer.gui.canvas.tools import Tool
 from measurer.gui.canvas.view import CanvasWidget
 from measurer.gui.controller import DocumentController

@@ -8,13 +8,8 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtTest import QTest
 
 from measurer.core.calibration import Calibration
-from measurer.gui.canvas.scale_bar import (
-    ScaleBarDialog,
-    ScaleBarOptions,
-    ScaleBarOverlay,
-    format_length,
-    nice_length,
-)
+from measurer.core.style import format_length, nice_length
+from measurer.gui.canvas.scale_bar import ScaleBarDialog, ScaleBarOptions, ScaleBarOverlay
 
 SHAPE = (400, 600)  # rows, cols
 

@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from measurer.core.annotations import AREA_KINDS, Annotation, Kind, Origin
-from measurer.gui.canvas.items import COLOURS
+from measurer.core.style import COLOURS
 
 
 def _outline(annotation: Annotation) -> np.ndarray:

@@ -11,28 +11,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from measurer.core.annotations import Annotation, Kind, Origin
+from measurer.core.annotations import Annotation, Kind
+from measurer.core.style import CLASS_COLOURS, COLOURS, SELECTED_COLOUR
 from measurer.gui.canvas.coords import from_scene, to_scene
-
-#: Pens by provenance, and for the selection.
-COLOURS = {
-    Origin.MANUAL: (255, 210, 0),
-    Origin.AUTOMATIC: (0, 220, 255),
-    Origin.CORRECTED: (120, 255, 120),
-}
-SELECTED_COLOUR = (255, 60, 200)
-#: Point classes 1-9 (keys 1-9), colour-blind friendly (Okabe-Ito plus two).
-CLASS_COLOURS = [
-    (230, 159, 0),
-    (86, 180, 233),
-    (0, 158, 115),
-    (240, 228, 66),
-    (0, 114, 178),
-    (213, 94, 0),
-    (204, 121, 167),
-    (255, 255, 255),
-    (150, 150, 150),
-]
 
 
 def annotation_pen(annotation: Annotation, selected: bool) -> QtGui.QPen:

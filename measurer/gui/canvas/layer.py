@@ -6,36 +6,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from measurer.core.annotations import Annotation, Kind, Origin
+from measurer.core.annotations import Annotation, Origin
 from measurer.core.document import Document
 from measurer.core.measurements import MeasurementTable
+from measurer.core.style import value_text
 from measurer.gui.canvas.batch import DetectionBatch
 from measurer.gui.canvas.items import make_item
-
-#: The value shown beside each kind of item on the canvas.
-LABEL_QUANTITY = {
-    Kind.LINE: "Length",
-    Kind.PROFILE: "Length",
-    Kind.POLYLINE: "Length",
-    Kind.ANGLE: "Angle",
-    Kind.RECTANGLE: "Area",
-    Kind.ELLIPSE: "Area",
-    Kind.POLYGON: "Area",
-    Kind.FREEHAND: "Area",
-}
-
-
-def value_text(row: dict, kind: Kind) -> str:
-    """The short value shown on the canvas, in the calibrated unit when there is one."""
-    quantity = LABEL_QUANTITY.get(kind)
-    if quantity is None:
-        return ""
-    candidates = [(k, v) for k, v in row.items() if k.split(" (")[0] == quantity]
-    if not candidates:
-        return ""
-    header, value = candidates[-1]  # the physical unit comes after pixels
-    unit = header[header.find("(") + 1 : -1]
-    return f"{value:.4g} {unit}" if unit != "°" else f"{value:.1f}°"
 
 
 class AnnotationLayer(QtCore.QObject):

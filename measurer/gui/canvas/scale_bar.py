@@ -10,9 +10,6 @@ readable at "fit to window".
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
-
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainterPath, QTransform
@@ -31,74 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from measurer.core.calibration import Calibration
+from measurer.core.style import POSITIONS, format_length
+from measurer.core.style import ScaleBar as ScaleBarOptions
 
-#: Corners the bar can sit in.
-POSITIONS = ("bottom-right", "bottom-left", "top-right", "top-left")
-#: Named colours; anything else is ``"#rrggbb"``.
-COLOURS = {"white": "#ffffff", "black": "#000000"}
-
-
-@dataclass(frozen=True)
-class ScaleBarOptions:
-    """How the scale bar looks; sizes in image pixels, 0 meaning automatic.
-
-    ``length`` is in the calibration's unit; None picks a round length near 1/5 of the width.
-    """
-
-    visible: bool = True
-    length: float | None = None
-    position: str = "bottom-right"
-    color: str = "white"
-    thickness: int = 0
-    label: bool = True
-    font_size: int = 0
-
-    def __post_init__(self) -> None:
-        if self.length is not None and not (math.isfinite(self.length) and self.length > 0):
-            raise ValueError(f"the scale bar length must be positive, got {self.length!r}")
-        if self.position not in POSITIONS:
-            raise ValueError(f"unknown scale bar position {self.position!r}")
-        if self.color not in COLOURS and not QColor.isValidColorName(self.color):
-            raise ValueError(f"unknown colour {self.color!r}")
-        if self.thickness < 0 or self.font_size < 0:
-            raise ValueError("thickness and font size must be 0 (automatic) or positive")
-
-    def to_dict(self) -> dict:
-        """JSON-ready form (kept in the session's view state)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ScaleBarOptions:
-        """Inverse of :meth:`to_dict`; missing keys take defaults, unknown ones are ignored."""
-        known = {f.name for f in fields(cls)}
-        try:
-            values = {k: v for k, v in data.items() if k in known}
-            if values.get("length") is not None:
-                values["length"] = float(values["length"])
-            for key in ("thickness", "font_size"):
-                if key in values:
-                    values[key] = int(values[key])
-            for key in ("visible", "label"):
-                if key in values:
-                    values[key] = bool(values[key])
-            return cls(**values)
-        except (AttributeError, TypeError) as exc:
-            raise ValueError(f"malformed scale bar options: {exc}") from exc
-
-
-def nice_length(target: float) -> float:
-    """The round length (1, 2 or 5 × 10^k) nearest to ``target`` on a log scale."""
-    if not (math.isfinite(target) and target > 0):
-        raise ValueError("the target length must be positive")
-    exponent = math.floor(math.log10(target))
-    candidates = [m * 10.0**e for e in (exponent, exponent + 1) for m in (1, 2, 5)]
-    best = min(candidates, key=lambda c: abs(math.log(c / target)))
-    return float(f"{best:.12g}")  # 2 × 10^-1 is 0.2, not 0.20000000000000004
-
-
-def format_length(value: float, unit: str) -> str:
-    """``"10 µm"``, ``"0.5 mm"``."""
-    return f"{float(f'{value:.10g}'):g} {unit}"
+#: Colours offered by name in the dialog; anything else is ``"#rrggbb"``.
+PRESET_COLOURS = ("white", "black")
 
 
 class ScaleBarOverlay(pg.GraphicsObject):
@@ -145,11 +79,9 @@ class ScaleBarOverlay(pg.GraphicsObject):
 
     def length(self) -> float | None:
         """The physical length drawn (automatic lengths resolved), None when not drawn."""
-        if self._shape is None or not self._calibration.is_calibrated:
+        if self._shape is None:
             return None
-        if self._options.length is not None:
-            return self._options.length
-        return nice_length(self._shape[1] * self._calibration.pixel_width / 5)
+        return self._options.resolved_length(self._calibration, self._shape)
 
     def label_text(self) -> str:
         """The label, e.g. ``"10 µm"`` (empty when not drawn)."""
@@ -166,14 +98,7 @@ class ScaleBarOverlay(pg.GraphicsObject):
 
     def color(self) -> QColor:
         """The colour of the bar and its label."""
-        return QColor(COLOURS.get(self._options.color, self._options.color))
-
-    def _sizes(self) -> tuple[float, float, float]:
-        """Thickness, font size and margin in image pixels."""
-        side = min(self._shape)
-        thickness = self._options.thickness or max(2, round(side / 100))
-        font_size = self._options.font_size or max(8, round(side / 25))
-        return thickness, font_size, max(4, round(side / 30))
+        return QColor(*self._options.rgb)
 
     def _relayout(self) -> None:
         self.prepareGeometryChange()
@@ -184,7 +109,7 @@ class ScaleBarOverlay(pg.GraphicsObject):
             self.update()
             return
         rows, cols = self._shape
-        thickness, font_size, margin = self._sizes()
+        thickness, font_size, margin = self._options.sizes(self._shape)
         bar_width = length / self._calibration.pixel_width
         text = _text_path(self.label_text(), font_size) if self._options.label else QPainterPath()
         ink = text.boundingRect()
@@ -244,7 +169,7 @@ class ScaleBarDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Scale bar")
-        self._custom = options.color if options.color not in COLOURS else "#ffcc00"
+        self._custom = options.color if options.color not in PRESET_COLOURS else "#ffcc00"
         unit = calibration.unit if calibration.is_calibrated else ""
 
         self.visible_check = QCheckBox("Show the scale bar")
@@ -264,7 +189,9 @@ class ScaleBarDialog(QDialog):
         self.color_combo.addItem("Black", "black")
         self.color_combo.addItem("Custom…", "custom")
         self.color_combo.setCurrentIndex(
-            self.color_combo.findData(options.color if options.color in COLOURS else "custom")
+            self.color_combo.findData(
+                options.color if options.color in PRESET_COLOURS else "custom"
+            )
         )
         self.thickness_spin = _auto_spin(options.thickness)
         self.label_check = QCheckBox("Show the length as text")
@@ -342,7 +269,7 @@ class ScaleBarDialog(QDialog):
 
     def set_color(self, color: str) -> None:
         """Choose a colour: ``"white"``, ``"black"`` or any ``"#rrggbb"``."""
-        if color in COLOURS:
+        if color in PRESET_COLOURS:
             self.color_combo.setCurrentIndex(self.color_combo.findData(color))
         else:
             self._custom = QColor(color).name()
