@@ -109,6 +109,14 @@ def test_components_and_contours():
     contours, hierarchy = cv2.findContours(ring, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     assert len(contours) == 2 and hierarchy.shape == (1, 2, 4)  # outer boundary and hole
     assert len(max(contours, key=len)) == 24  # every boundary pixel of the 7×7 square
+    outer, _ = cv2.findContours(ring, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    assert len(outer) == 1 and len(outer[0]) == 24  # the hole is not listed
+    inside = cv2.pointPolygonTest(outer[0], (4.0, 4.0), True)
+    assert inside > 0 and cv2.pointPolygonTest(outer[0], (0.0, 0.0), False) == -1
+    canvas = np.zeros((20, 20, 3), np.uint8)
+    corners = np.array([[[2 * 16, 2 * 16], [17 * 16, 2 * 16], [17 * 16, 17 * 16]]], np.int32)
+    cv2.polylines(canvas, corners, True, (0, 255, 0), 1, cv2.LINE_AA, shift=4)
+    assert canvas[2, 10, 1] > 0 and canvas[5, 12].sum() == 0  # on the edge, not inside
     square = np.array([[0, 0], [0, 4], [4, 4], [4, 0]], np.float32)
     assert cv2.isContourConvex(square)
     assert not cv2.isContourConvex(np.array([[0, 0], [2, 1], [4, 0], [2, 4]], np.float32))

@@ -101,7 +101,7 @@ class FileActions(QtCore.QObject):
             document.path,
             on_done=done,
             on_error=lambda message: None,
-            show_after_ms=60_000,
+            show_after_ms=None,
         )
 
     def _restore_session(self, document) -> None:

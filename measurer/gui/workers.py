@@ -71,7 +71,7 @@ class TaskHandle(QObject):
         title: str,
         on_done: Callable[[Any], None],
         on_error: Callable[[str], None] | None,
-        show_after_ms: int,
+        show_after_ms: int | None,
     ) -> None:
         # Owned by the application, not the window: the worker may still emit after the window
         # is gone, and the handle must outlive it until the result has been delivered.
@@ -91,9 +91,10 @@ class TaskHandle(QObject):
         self._progressed.connect(self._show_progress, conn)
         self._finished.connect(self._deliver_result, conn)
         self._failed.connect(self._deliver_error, conn)
-        self._timer = QTimer(self, singleShot=True, interval=max(0, show_after_ms))
+        self._timer = QTimer(self, singleShot=True, interval=max(0, show_after_ms or 0))
         self._timer.timeout.connect(self._open_dialog)
-        self._timer.start()
+        if show_after_ms is not None:  # None: the caller shows progress itself
+            self._timer.start()
 
     # --- public ------------------------------------------------------------------------------
 
@@ -219,13 +220,14 @@ def run_task(
     *args: Any,
     on_done: Callable[[Any], None],
     on_error: Callable[[str], None] | None = None,
-    show_after_ms: int = 300,
+    show_after_ms: int | None = 300,
 ) -> TaskHandle:
     """Run ``fn(*args, progress=..., cancelled=...)`` on the thread pool.
 
     ``progress(fraction, text="")`` may be called from the worker; ``cancelled()`` returns True
     once the user pressed Cancel. A progress dialog, modal to ``parent``'s window, appears if
-    the task is still running after ``show_after_ms``. ``on_done(result)`` or
+    the task is still running after ``show_after_ms`` (never with None: the caller shows the
+    progress itself). ``on_done(result)`` or
     ``on_error(message)`` runs on the GUI thread; without ``on_error`` a failure is shown in a
     message box. A cancelled task's outcome is dropped, and so is the outcome of a task whose
     ``parent`` has been destroyed meanwhile.

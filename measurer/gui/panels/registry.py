@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-PANELS: tuple[str, ...] = ()
+PANELS: tuple[str, ...] = ("measurer.gui.panels.similar_panel:SimilarPanel",)
 
 
 def panel_classes() -> list[type]:
