@@ -9,6 +9,7 @@ calls it whenever it rebuilds the table. Rows use the same column conventions as
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,23 @@ DerivedFunction = Callable[[Sequence[Annotation], Calibration, dict[str, Any]], 
 
 _REGISTRY: dict[str, DerivedFunction] = {}
 
+#: Modules that register the builders of measurer's own analyses (imported on first use, so
+#: that a session reopened before any panel was shown still gets its rows).
+BUILTIN_MODULES = (
+    "measurer.core.derived_match",
+    "measurer.core.derived_turns",
+    "measurer.core.derived_colors",
+)
+_builtin_loaded = False
+
+
+def _load_builtin() -> None:
+    global _builtin_loaded
+    if not _builtin_loaded:
+        _builtin_loaded = True
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+
 
 def register_derived(analysis: str, function: DerivedFunction) -> None:
     """Make ``function(annotations, calibration, parameters)`` the row builder of ``analysis``."""
@@ -39,6 +57,7 @@ def register_derived(analysis: str, function: DerivedFunction) -> None:
 
 def derived_function(analysis: str) -> DerivedFunction | None:
     """The row builder of an analysis, if it has one."""
+    _load_builtin()
     return _REGISTRY.get(analysis)
 
 
@@ -85,6 +104,7 @@ def derived_rows(
 
     Uses the analysis's registered builder, else :func:`landmark_distances`.
     """
+    _load_builtin()
     function = _REGISTRY.get(analysis, landmark_distances)
     own = [a for a in annotations if a.provenance.analysis == analysis]
     return function(own, calibration, parameters)

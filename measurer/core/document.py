@@ -112,7 +112,7 @@ class Document:
                     annotations, self.calibration, step.analysis, step.parameters
                 ):
                     rows.append({"Image": self.image_name, "Class": "", **derived.values})
-                    ids.append(derived.sources[0])
+                    ids.append(derived.sources[0] if derived.sources else -1)
             self._table = MeasurementTable(
                 table_columns(rows, self.calibration), tuple(rows), tuple(ids)
             )

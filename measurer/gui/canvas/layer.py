@@ -75,6 +75,7 @@ class AnnotationLayer(QtCore.QObject):
         previous, self.selected = self.selected, ids
         # Batched detections leave the batch while selected, to be edited as ordinary items.
         self._on_annotations_changed(set(previous) | set(ids), emit=False)
+        self._on_measurements_changed(self._document.measurements)  # values of the new items
         self.selection_changed.emit(list(ids))
 
     def pick(self, row: float, col: float, tolerance: float) -> int | None:
@@ -159,6 +160,7 @@ class AnnotationLayer(QtCore.QObject):
         item.clicked.connect(lambda i=annotation_id: self._on_clicked(i))
         self.items[annotation_id] = item
         label = pg.TextItem("", color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 140), anchor=(0, 1))
+        label.setVisible(False)  # until it has a value (set_preview_text)
         label.setParentItem(self._parent_item)
         self._labels[annotation_id] = label
         self._place_label(annotation_id, annotation.vertices)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-PANELS: tuple[str, ...] = ("measurer.gui.panels.similar_panel:SimilarPanel",)
+PANELS: tuple[str, ...] = (
+    "measurer.gui.panels.match_panel:MatchPanel",
+    "measurer.gui.panels.turns_panel:TurnsPanel",
+    "measurer.gui.panels.colors_panel:ColorsPanel",
+    "measurer.gui.panels.similar_panel:SimilarPanel",
+)
 
 
 def panel_classes() -> list[type]:

@@ -1,0 +1,121 @@
+"""Colour results as annotations: object outlines along pixel edges, and occupied cells.
+
+No Qt here: the functions run on the worker thread together with the analysis, so tracing
+hundreds of outlines never blocks the window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from measurer.core.annotations import Annotation, Kind
+from measurer.core.derived_colors import CELL_PREFIX, ROLE_PREFIX
+
+
+def pixel_outline(mask: np.ndarray) -> np.ndarray:
+    """The outer outline of a mask's largest 8-connected object, along pixel edges.
+
+    Parameters
+    ----------
+    mask : ndarray of shape (M, N)
+        Nonzero pixels are the object (one 8-connected component without holes: its polygon
+        area then equals its pixel count).
+
+    Returns
+    -------
+    ndarray of shape (K, 2)
+        Polygon vertices ``(row, col)`` at pixel corners (``x.5``), counter-clockwise on
+        screen, without collinear vertices. Two pixels touching by a corner share that corner
+        as a vertex.
+    """
+    import cv2
+
+    mask = np.asarray(mask) != 0
+    if not mask.any():
+        raise ValueError("the mask is empty")
+    # Each pixel becomes 3×3 points of a finer grid (its corners, edge midpoints and centre),
+    # so the traced boundary runs along the pixels' edges.
+    rows, cols = np.nonzero(mask)
+    fine = np.zeros((2 * mask.shape[0] + 3, 2 * mask.shape[1] + 3), np.uint8)
+    for dr in range(3):
+        for dc in range(3):
+            fine[2 * rows + dr + 1, 2 * cols + dc + 1] = 1
+    contours, _ = cv2.findContours(fine, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    points = max(contours, key=len)[:, 0, ::-1]  # (row, col) on the fine grid
+    # The tracing follows 8-connected borders and cuts inner corners diagonally: put the
+    # corner back (of the two corners of the diagonal step, the one on the object).
+    following = np.roll(points, -1, axis=0)
+    diagonal = (points != following).all(axis=1)
+    corner = np.column_stack([points[:, 0], following[:, 1]])
+    other = np.column_stack([following[:, 0], points[:, 1]])
+    inside = fine[corner[:, 0], corner[:, 1]] > 0
+    inserted = np.where(inside[:, None], corner, other)[diagonal]
+    at = np.arange(len(points)) + np.concatenate([[0], np.cumsum(diagonal)[:-1]])
+    path = np.empty((len(points) + len(inserted), 2), dtype=np.int64)
+    path[at] = points
+    path[at[diagonal] + 1] = inserted
+    incoming, outgoing = path - np.roll(path, 1, axis=0), np.roll(path, -1, axis=0) - path
+    turn = incoming[:, 0] * outgoing[:, 1] - incoming[:, 1] * outgoing[:, 0]
+    path = path[turn != 0]
+    return (path - 1) / 2 - 0.5
+
+
+def object_shapes(result: Any) -> list[Annotation]:
+    """One polygon per object of a :class:`ColorObjectsResult`, traced from its label image.
+
+    Objects of a class are numbered in the result's order (largest first), so role
+    ``"colors:<class>:<i>"`` is the result's i-th object of that class.
+    """
+    import cv2
+
+    shapes = []
+    names = list(result.counts)
+    for index, name in enumerate(names):
+        mask = (result.labels == index).astype(np.uint8)
+        _, components, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        order = np.argsort(-stats[1:, cv2.CC_STAT_AREA], kind="stable") + 1
+        for i, component in enumerate(order):
+            left, top, width, height, _ = stats[component]
+            crop = components[top : top + height, left : left + width] == component
+            outline = pixel_outline(crop) + np.array([top, left])
+            shapes.append(
+                Annotation(0, Kind.POLYGON, outline, label=name, role=f"{ROLE_PREFIX}{name}:{i}")
+            )
+    return shapes
+
+
+def cell_shapes(result: Any, grid: Any) -> list[Annotation]:
+    """One rectangle (on the cell's pixel edges) per occupied cell of a :class:`GridResult`."""
+    shapes = []
+    for cell in result.cells:
+        if cell.label is None:
+            continue
+        r0, c0, r1, c1 = grid.cell_bounds(cell.row, cell.col)
+        shapes.append(
+            Annotation(
+                0,
+                Kind.RECTANGLE,
+                [(r0 - 0.5, c0 - 0.5), (r1 - 0.5, c1 - 0.5)],
+                label=cell.label,
+                role=f"{CELL_PREFIX}{cell.row}:{cell.col}",
+            )
+        )
+    return shapes
+
+
+def find_objects(image: np.ndarray, **options: Any) -> tuple[Any, list[Annotation]]:
+    """:func:`~measurer.analysis.colors.find_color_objects` and the objects' outlines."""
+    from measurer.analysis.colors import find_color_objects
+
+    result = find_color_objects(image, **options)
+    return result, object_shapes(result)
+
+
+def classify_cells(image: np.ndarray, grid: Any, **options: Any) -> tuple[Any, list[Annotation]]:
+    """:func:`~measurer.analysis.colors.classify_grid` and a mark per occupied cell."""
+    from measurer.analysis.colors import classify_grid
+
+    result = classify_grid(image, grid, **options)
+    return result, cell_shapes(result, grid)
