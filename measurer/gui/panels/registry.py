@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 
 PANELS: tuple[str, ...] = (
+    "measurer.gui.panels.scalebar_panel:ScaleBarPanel",
+    "measurer.gui.panels.layers_panel:LayersPanel",
     "measurer.gui.panels.match_panel:MatchPanel",
     "measurer.gui.panels.turns_panel:TurnsPanel",
     "measurer.gui.panels.colors_panel:ColorsPanel",
