@@ -30,7 +30,7 @@ import math
 import os
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,10 @@ from measurer.io.images import file_checksum
 SCHEMA = 1
 SUFFIX = ".measurer.json"
 AUTOSAVE_SUFFIX = ".measurer.autosave.json"
+
+
+#: Written instead of a detection's parameters when they are its step's (see the steps list).
+STEP_PARAMETERS = "same as its analysis step"
 
 
 class SessionError(ValueError):
@@ -152,10 +156,16 @@ def snapshot(document: Document) -> SessionData:
     )
 
 
-def _annotation_dict(annotation: Annotation) -> dict[str, Any]:
+def _annotation_dict(annotation: Annotation, steps: dict[str, AnalysisStep]) -> dict[str, Any]:
     # Vertices are finite floats already; only the analysis parameters may hold numpy values.
     data = annotation.to_dict()
-    data["provenance"] = _plain(data["provenance"], f"annotation {annotation.id}")
+    step = steps.get(annotation.provenance.analysis or "")
+    if step is not None and annotation.provenance.parameters is step.parameters:
+        # A detection's shapes share their step's parameters: write them once, with the step
+        # (per shape, a grid of 900 cells with per-cell scores would write 900² values).
+        data["provenance"] = {**data["provenance"], "parameters": STEP_PARAMETERS}
+    else:
+        data["provenance"] = _plain(data["provenance"], f"annotation {annotation.id}")
     return data
 
 
@@ -169,7 +179,9 @@ def session_text(data: SessionData) -> str:
         "image": {"name": data.image_name, "checksum": data.checksum, "page": data.page},
         "calibration": data.calibration.to_dict(),
         "class_names": {str(k): v for k, v in sorted(data.class_names.items())},
-        "annotations": [_annotation_dict(a) for a in data.annotations],
+        "annotations": [
+            _annotation_dict(a, {s.analysis: s for s in data.steps}) for a in data.annotations
+        ],
         "steps": [_plain(s.to_dict(), f"step {s.analysis}") for s in data.steps],
         "view_state": _plain(data.view_state, "view state"),
     }
@@ -323,6 +335,7 @@ def parse_session(raw: Any) -> SessionData:
     _require(_is_int(page) and page >= 0, f"malformed page number {page!r}")
     view_state = raw.get("view_state", {})
     _require(isinstance(view_state, dict), "malformed view state")
+    steps = _parse_steps(raw.get("steps", []))
     try:
         calibration = Calibration.from_dict(raw.get("calibration"))
     except ValueError as exc:
@@ -337,8 +350,8 @@ def parse_session(raw: Any) -> SessionData:
         page=page,
         calibration=calibration,
         class_names=_parse_class_names(raw.get("class_names", {})),
-        annotations=_parse_annotations(raw.get("annotations", [])),
-        steps=_parse_steps(raw.get("steps", [])),
+        annotations=_parse_annotations(raw.get("annotations", []), steps),
+        steps=steps,
         view_state=view_state,
     )
 
@@ -355,14 +368,25 @@ def _parse_class_names(raw: Any) -> dict[int, str]:
     return names
 
 
-def _parse_annotations(raw: Any) -> list[Annotation]:
+def _parse_annotations(raw: Any, steps: list[AnalysisStep]) -> list[Annotation]:
     _require(isinstance(raw, list), "malformed annotation list")
+    by_analysis = {s.analysis: s for s in steps}
     annotations = []
     for number, item in enumerate(raw, start=1):
         _require(isinstance(item, dict), f"annotation {number} is not an object")
         _require(_is_int(item.get("id")), f"annotation {number} has no integer id")
+        provenance = item.get("provenance")
+        shared = isinstance(provenance, dict) and provenance.get("parameters") == STEP_PARAMETERS
+        step = by_analysis.get(provenance.get("analysis")) if shared else None
+        _require(not shared or step is not None, f"annotation {item['id']} names no saved step")
+        if shared:
+            item = {**item, "provenance": {**provenance, "parameters": {}}}
         try:
-            annotations.append(Annotation.from_dict(item))
+            annotation = Annotation.from_dict(item)
+            if step is not None:  # share the step's parameters again, as ApplyDetection did
+                provenance = replace(annotation.provenance, parameters=step.parameters)
+                annotation = replace(annotation, provenance=provenance)
+            annotations.append(annotation)
         except (ValueError, TypeError) as exc:
             reason = str(exc).removeprefix("malformed annotation: ")
             raise SessionError(f"malformed annotation {item['id']}: {reason}") from exc

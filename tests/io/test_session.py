@@ -391,3 +391,36 @@ def test_snapshot_then_text_on_a_worker(document, image_path):
     assert written.annotations == before
     assert written.view_state["zoom"] == 2.5
     assert session_text(data) == path.read_text(encoding="utf-8")
+
+
+def test_detection_parameters_are_written_once_with_their_step(tmp_path):
+    import json as _json
+
+    from PIL import Image
+
+    from measurer.core.annotations import Annotation, Kind
+    from measurer.core.commands import AnalysisStep, ApplyDetection
+    from measurer.core.document import Document
+    from measurer.io.session import load_session, save_session
+
+    path = tmp_path / "grid.png"
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(path)
+    doc = Document(np.zeros((40, 40), np.uint8), path=path)
+    scores = {f"cell:{i}": 0.5 + i / 1000 for i in range(300)}
+    shapes = [Annotation(0, Kind.POINTS, [(i % 40, i // 40)], role=f"cell:{i}") for i in range(300)]
+    doc.apply(ApplyDetection(AnalysisStep("grid", {"scores": scores}), shapes))
+    saved = save_session(doc)
+    text = saved.read_text(encoding="utf-8")
+    assert text.count('"cell:299": ') == 1  # in the step only, not once per shape
+    assert len(text) < 150_000  # 2.3 MB when each shape repeats the 300 scores
+    again = Document(np.zeros((40, 40), np.uint8), path=path)
+    load_session(saved, again)
+    (step,) = again.steps
+    assert step.parameters == {"scores": scores}
+    assert all(a.provenance.parameters is step.parameters for a in again.annotations.values())
+    assert [a.to_dict() for a in again.annotations.values()] == [
+        a.to_dict() for a in doc.annotations.values()
+    ]
+    assert _json.loads(text)["annotations"][0]["provenance"]["parameters"] == (
+        "same as its analysis step"
+    )

@@ -4,7 +4,8 @@ Classes are found automatically (k) or taken from sample pixels the user clicks 
 Objects become outlines along pixel edges (role ``"colors:<class>:<i>"``); in grid mode each
 occupied cell becomes a rectangle (role ``"colors:cell:<row>:<col>"``). The label of each shape
 is its class: *Set class…* changes it, Delete removes the shape, and the counts per class
-(:mod:`measurer.core.derived_colors`) follow every edit.
+(:mod:`measurer.core.derived_colors`) follow every edit. Grid cells can instead be matched
+against reference images (:mod:`measurer.gui.panels.colors_references`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from measurer.core.style import CLASS_COLOURS
 from measurer.gui.canvas.tools import Tool
 from measurer.gui.panels.analysis_panel import AnalysisPanel
 from measurer.gui.panels.colors_overlay import ClassBands, GridOverlay
+from measurer.gui.panels.colors_references import ReferencesBox
 from measurer.gui.panels.colors_shapes import classify_cells, find_objects
 
 if TYPE_CHECKING:
@@ -169,6 +171,8 @@ class ColorsPanel(AnalysisPanel):
             for spin in (first, second):
                 spin.valueChanged.connect(self._show_grid)
         form.addRow(self.fit_grid_button)
+        self.references = ReferencesBox(self)
+        form.addRow(self.references)
         box.toggled.connect(self._show_grid)
         return box
 
@@ -305,7 +309,10 @@ class ColorsPanel(AnalysisPanel):
     def describe(self, output: Any) -> str:
         """What was found, per class."""
         result, shapes = output
-        what = "occupied cells" if hasattr(result, "cells") else "objects"
+        cells = getattr(result, "cells", None)
+        what = "objects" if cells is None else "occupied cells"
+        if cells and cells[0].score is not None:
+            what = "cells matching a reference"
         counts = ", ".join(f"{name}: {n}" for name, n in result.counts.items())
         return f"{len(shapes)} {what} ({counts})."
 

@@ -1,11 +1,14 @@
 """Colour results as annotations: object outlines along pixel edges, and occupied cells.
 
+Cells matched against reference images also get their scores, kept by the run's step.
+
 No Qt here: the functions run on the worker thread together with the analysis, so tracing
 hundreds of outlines never blocks the window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -118,4 +121,26 @@ def classify_cells(image: np.ndarray, grid: Any, **options: Any) -> tuple[Any, l
     from measurer.analysis.colors import classify_grid
 
     result = classify_grid(image, grid, **options)
+    return result, cell_shapes(result, grid)
+
+
+def cell_scores(result: Any) -> dict[str, list]:
+    """``{cell role: [reference, score]}`` for each marked cell of a reference run.
+
+    Scores are rounded to 4 decimals: the step's parameters go into sessions.
+    """
+    return {
+        f"{CELL_PREFIX}{cell.row}:{cell.col}": [cell.label, round(float(cell.score), 4)]
+        for cell in result.cells
+        if cell.label is not None
+    }
+
+
+def match_cells(
+    image: np.ndarray, grid: Any, references: Mapping[str, np.ndarray], *, min_score: float
+) -> tuple[Any, list[Annotation]]:
+    """:func:`~measurer.analysis.colors.match_grid` and a mark per cell that matched a reference."""
+    from measurer.analysis.colors import match_grid
+
+    result = match_grid(image, grid, references, min_score=min_score)
     return result, cell_shapes(result, grid)
