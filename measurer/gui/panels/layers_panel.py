@@ -7,12 +7,13 @@ result is one profile line (role ``layers:line:<i>``) and one boundary point per
 (``layers:boundary:<i>:<k>:<rising|falling>``), drawn as ticks across the line that drag along
 it. Widths, kinds and counts are derived rows (:mod:`measurer.core.derived_layers`), so every
 drag, deletion (Delete key) or added boundary ("Add boundary", then click on a profile)
-recomputes them; the plot shows the selected profile with its boundaries.
+recomputes them. Two tabs: Profile plots the selected profile with its boundaries; Taper
+plots every layer's width against its profile's position along the layers (2+ profiles,
+:mod:`measurer.gui.panels.taper_plot`). The work itself is in :mod:`.layers_task`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -33,79 +34,14 @@ from measurer.core.derived_layers import (
 from measurer.gui.canvas.items import register_role_item
 from measurer.gui.canvas.tick_item import TickItem
 from measurer.gui.panels.analysis_panel import AnalysisPanel
+from measurer.gui.panels.layers_task import find_layers, rectangle_roi
+from measurer.gui.panels.taper_plot import TaperPlot
 from measurer.gui.workers import run_task
 
 register_role_item(derived_layers.BOUNDARY_PREFIX, TickItem)
 
 #: Plot colours of rising (dark to light) and falling boundaries, and of the selected one.
 RISING, FALLING, CHOSEN = (255, 160, 40), (90, 170, 255), (255, 60, 200)
-
-
-def find_layers(image, request: dict, *, progress, cancelled) -> dict | None:
-    """Place the profiles and analyse each (runs on a worker thread)."""
-    from measurer.analysis.layers import analyze_line
-    from measurer.analysis.orientation import (
-        clip_line,
-        layer_orientation,
-        parallel_lines,
-        profile_lines,
-    )
-    from measurer.analysis.profiles import grayscale
-
-    grey = grayscale(image)
-    width, count = request["band_width"], request["profiles"]
-    orientation = None
-    if request["roi"] is not None:
-        progress(0.02, "Finding the layer direction…")
-        orientation = layer_orientation(grey, roi=request["roi"], spacing=request["spacing"])
-        lines = list(profile_lines(request["roi"], orientation, count=count))
-    else:
-        bounds = (0, 0, grey.shape[0] - 1, grey.shape[1] - 1)
-        start, end = request["line"]
-        clipped = [clip_line(s, e, bounds) for s, e in
-                   parallel_lines(start, end, count=count, spacing=width)]  # fmt: skip
-        lines = [c for c in clipped if c is not None and math.hypot(*(c[1] - c[0])) >= 2]
-    if not lines:
-        raise ValueError("The profile does not cross the image: draw it over the layers.")
-    results = []
-    for n, (start, end) in enumerate(lines):
-        if cancelled():
-            return None
-        progress(0.1 + 0.9 * n / len(lines), f"Profile {n + 1} of {len(lines)}…")
-        results.append(analyze_line(grey, start, end, width=width, smoothing=request["smoothing"]))
-    angle = orientation.angle_deg if orientation is not None else None
-    parameters = {
-        **{k: request[k] for k in ("band_width", "profiles", "smoothing")},
-        "resolved_factor": 4.0,
-        "roi": list(request["roi"]) if request["roi"] is not None else None,
-        "orientation_deg": angle,
-        "lines": [[*r.start, *r.end] for r in results],
-        "blur": [_plain(r.profile.blur) for r in results],
-        "period": [_plain(r.profile.period) for r in results],
-    }
-    shapes = derived_layers.layer_annotations(
-        [(r.start, r.end) for r in results],
-        [r.boundary_points for r in results],
-        [r.profile.rising for r in results],
-        band_width=width,
-    )
-    text = (
-        f"{len(results)} profile(s), {sum(r.profile.boundaries.size for r in results)} boundaries."
-    )
-    text += f" Layers at {angle:.1f}°." if angle is not None else ""
-    return {"parameters": parameters, "shapes": shapes, "text": text}
-
-
-def _roi(vertices: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """``(row, col, rows, cols)`` of the pixels whose centres a rectangle covers (clipped)."""
-    (r0, c0), (r1, c1) = np.sort(vertices, axis=0)
-    first = (max(0, math.ceil(r0)), max(0, math.ceil(c0)))
-    last = (min(shape[0] - 1, math.floor(r1)), min(shape[1] - 1, math.floor(c1)))
-    return first[0], first[1], last[0] - first[0] + 1, last[1] - first[1] + 1
-
-
-def _plain(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 class LayersPanel(AnalysisPanel):
@@ -143,12 +79,20 @@ class LayersPanel(AnalysisPanel):
         self.plot.setLabel("left", "value")
         self.curve = self.plot.plot([], [], pen=pg.mkPen((220, 220, 220), width=1.5))
         self.marks: dict[int, pg.InfiniteLine] = {}
+        self.taper = TaperPlot()
+        profile_page = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(profile_page)
+        column.setContentsMargins(2, 2, 2, 2)
+        column.addWidget(self.profile_choice)
+        column.addWidget(self.plot, 1)
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(profile_page, "Profile")
+        self.tabs.addTab(self.taper, "Taper")
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.input_label)
         layout.addLayout(form)
-        layout.addWidget(self.profile_choice)
         layout.addWidget(self.summary)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
         self._document = None
         self._curve_key: tuple | None = None
@@ -200,7 +144,7 @@ class LayersPanel(AnalysisPanel):
         if shape is None:
             request["roi"] = (0, 0, *document.image.shape[:2])
         elif shape.kind is Kind.RECTANGLE:
-            request["roi"] = _roi(shape.vertices, document.image.shape)
+            request["roi"] = rectangle_roi(shape.vertices, document.image.shape)
             if min(request["roi"][2:]) < 3:
                 self._fail("The rectangle is too small: it must cover at least 3 × 3 pixels.")
                 return False
@@ -248,7 +192,7 @@ class LayersPanel(AnalysisPanel):
         return profile_layers(own, doc.calibration, parameters)
 
     def refresh(self) -> None:
-        """Rebuild the profile list, the summary and the plot from the document."""
+        """Rebuild the profile list, the summary and both plots from the document."""
         profiles = self.current_layers()
         indices = [p.index for p in profiles]
         if indices != self._indices:
@@ -264,6 +208,9 @@ class LayersPanel(AnalysisPanel):
         self._shown = profiles[chosen] if profiles and chosen >= 0 else None
         self.summary.setText(self._summary(profiles) if self._shown else "Run to find the layers.")
         self._plot(self._shown)
+        calibration = self.window.document.calibration if self.window.document else None
+        shown = self._shown.index if self._shown is not None else None
+        self.taper.set_layers(profiles, calibration, shown=shown)
 
     def _summary(self, profiles: list) -> str:
         profile, unit = self._shown, self.window.document.calibration.unit
