@@ -17,6 +17,7 @@ def create_app(argv: Sequence[str] = ()) -> QtWidgets.QApplication:
     app.setApplicationName("measurer")
     app.setOrganizationName("measurer")
     app.setApplicationDisplayName("measurer")
+    app.setDesktopFileName("measurer")  # matches packaging/measurer.desktop (Wayland icons)
     from measurer.io.samples import icon_path
 
     icon = icon_path()
@@ -26,7 +27,20 @@ def create_app(argv: Sequence[str] = ()) -> QtWidgets.QApplication:
 
 
 def run_app(images: Sequence[str] = ()) -> int:
-    """Open the main window with ``images`` (the first is shown) and run until it closes."""
+    """Open the main window with ``images`` (the first is shown) and run until it closes.
+
+    With the environment variable ``MEASURER_QUIT_AFTER_MS=N`` the app quits by itself, with exit
+    code 0, N milliseconds after the window is shown: a start-up smoke test for builds such as
+    ``packaging/check.sh``.
+    """
+    quit_after = os.environ.get("MEASURER_QUIT_AFTER_MS")
+    if quit_after is not None and not (quit_after.isascii() and quit_after.isdigit()):
+        print(
+            f"measurer: error: MEASURER_QUIT_AFTER_MS must be a whole number of milliseconds, "
+            f"not {quit_after!r}",
+            file=sys.stderr,
+        )
+        return 2
     if (
         sys.platform.startswith("linux")
         and not os.environ.get("DISPLAY")
@@ -46,4 +60,6 @@ def run_app(images: Sequence[str] = ()) -> int:
     window.show()
     if images:
         QtCore.QTimer.singleShot(0, lambda: window.open_paths(list(images)))
+    if quit_after is not None:
+        QtCore.QTimer.singleShot(int(quit_after), app.quit)
     return app.exec()
