@@ -69,7 +69,7 @@ class FileActions(QtCore.QObject):
             read_for_gui,
             path,
             on_done=lambda opened: self._on_opened(opened, carried),
-            on_error=lambda message: self._error("Cannot open the image", message),
+            on_error=lambda message: self.show_error("Cannot open the image", message),
         )
 
     def _on_opened(self, opened: OpenedImage | None, carried) -> None:
@@ -129,7 +129,7 @@ class FileActions(QtCore.QObject):
         try:
             sessions.load_session(source, document)
         except sessions.SessionError as exc:
-            self._error(
+            self.show_error(
                 "The saved session could not be restored",
                 f"{exc}\n\nThe image opens without it; the file is left as it is.",
             )
@@ -195,15 +195,15 @@ class FileActions(QtCore.QObject):
             if not sessions.session_path(document.path).exists() or not self._confirm_replace(
                 str(exc)
             ):
-                self._error("The session could not be saved", str(exc))
+                self.show_error("The session could not be saved", str(exc))
                 return False
             try:
                 sessions.save_session(document, overwrite_damaged=True)
             except (sessions.SessionError, OSError) as again:
-                self._error("The session could not be saved", str(again))
+                self.show_error("The session could not be saved", str(again))
                 return False
         except OSError as exc:
-            self._error("The session could not be saved", str(exc))
+            self.show_error("The session could not be saved", str(exc))
             return False
         self.autosaver.discard()
         self.window.status.showMessage(f"Saved {sessions.session_path(document.path).name}", 5000)
@@ -254,11 +254,11 @@ class FileActions(QtCore.QObject):
 
     def export_measurements(self, fmt: str) -> None:
         """Export the table as CSV, JSON or XLSX."""
-        path = self._ask_save_path("Export measurements", f"measurements.{fmt}", FILTERS[fmt])
+        path = self.ask_save_path("Export measurements", f"measurements.{fmt}", FILTERS[fmt])
         if path:
             self.write_measurements(path)
 
-    def _ask_save_path(self, title: str, suffix: str, file_filter: str) -> str:
+    def ask_save_path(self, title: str, suffix: str, file_filter: str) -> str:
         """A file name beside the image, ``IMAGE-STEM_SUFFIX`` proposed; empty if cancelled."""
         document = self.window.document
         if document is None:
@@ -277,14 +277,14 @@ class FileActions(QtCore.QObject):
         try:
             write_table(path, self.window.document.measurements)
         except (ValueError, OSError) as exc:
-            self._error("The measurements could not be exported", str(exc))
+            self.show_error("The measurements could not be exported", str(exc))
             return False
         self.window.status.showMessage(f"Exported {Path(path).name}", 5000)
         return True
 
     def export_view(self) -> None:
         """Export the image with its overlays at full resolution as PNG."""
-        path = self._ask_save_path("Export image with overlays", "annotated.png", "PNG (*.png)")
+        path = self.ask_save_path("Export image with overlays", "annotated.png", "PNG (*.png)")
         if path:
             self.write_view(path)
 
@@ -295,11 +295,11 @@ class FileActions(QtCore.QObject):
         try:
             render_full_resolution(self.window.canvas, path)
         except (ValueError, OSError) as exc:
-            self._error("The image could not be exported", str(exc))
+            self.show_error("The image could not be exported", str(exc))
             return False
         self.window.status.showMessage(f"Exported {Path(path).name}", 5000)
         return True
 
-    def _error(self, title: str, message: str) -> None:
+    def show_error(self, title: str, message: str) -> None:
         with contextlib.suppress(RuntimeError):
             QtWidgets.QMessageBox.critical(self.window, title, message)

@@ -16,6 +16,7 @@ from measurer.gui.canvas.tools import Tool
 from measurer.gui.canvas.view import CanvasWidget
 from measurer.gui.controller import DocumentController
 from measurer.gui.files import FileActions
+from measurer.gui.interop import InteropActions
 from measurer.gui.measure_actions import MeasureActions
 from measurer.gui.menus import build_menus
 from measurer.gui.panels.measurements import MeasurementsPanel
@@ -74,6 +75,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setStatusBar(self.status)
         self.files = FileActions(self)
         self.measure = MeasureActions(self)
+        self.interop = InteropActions(self)
         self.actions_by_name = build_menus(self)
         self.analysis_panels: dict[str, QtWidgets.QWidget] = {}
         for panel_class in panel_classes():
@@ -171,6 +173,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     "measure.",
                     "file.save",
                     "file.export",
+                    "file.import",
                     "file.next",
                     "file.prev",
                 )
