@@ -35,6 +35,7 @@ _REGISTRY: dict[str, DerivedFunction] = {}
 #: Modules that register the builders of measurer's own analyses (imported on first use, so
 #: that a session reopened before any panel was shown still gets its rows).
 BUILTIN_MODULES = (
+    "measurer.core.derived_masks",
     "measurer.core.derived_layers",
     "measurer.core.derived_match",
     "measurer.core.derived_turns",

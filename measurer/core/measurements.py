@@ -52,6 +52,8 @@ QUANTITIES = (
     "Max",
     "Count",
 )
+#: The identity calibration, built once (tables ask for it for every row).
+_PIXELS = Calibration.uncalibrated()
 #: Descriptive columns every row has.
 INFO_COLUMNS = ("ID", "Image", "Kind", "Label", "Class", "Origin")
 
@@ -266,7 +268,7 @@ def measure_annotation(
         if calibration.is_calibrated
         else [{}] * len(pixel_rows)
     )
-    px = Calibration.uncalibrated()
+    px = _PIXELS
     rows = []
     for index, (pixel_values, unit_values) in enumerate(zip(pixel_rows, unit_rows, strict=True)):
         is_point = annotation.kind is Kind.POINTS
@@ -309,7 +311,7 @@ def table_columns(
     for row in rows:
         present.update(row)
     columns = [Column(name, name) for name in INFO_COLUMNS]
-    calibrations = [Calibration.uncalibrated()]
+    calibrations = [_PIXELS]
     if calibration.is_calibrated:
         calibrations.append(calibration)
     for quantity in QUANTITIES:

@@ -37,8 +37,11 @@ class DetectionBatch:
 
     def __init__(self, parent_item: pg.GraphicsObject) -> None:
         colour = COLOURS[Origin.AUTOMATIC]
+        # A 1 px cosmetic pen is a hairline (Qt's fast line rasteriser); a wider antialiased pen
+        # is stroked as polygons and 10,000 outlines then take seconds per frame
+        # (bench/bench_landmarks.py).
         self.curve = pg.PlotCurveItem(
-            connect="finite", pen=pg.mkPen(colour, width=1.5, cosmetic=True)
+            connect="finite", pen=pg.mkPen(colour, width=1, cosmetic=True)
         )
         self.points = pg.ScatterPlotItem(
             pxMode=True, size=9, brush=pg.mkBrush(*colour, 200), pen=pg.mkPen(0, 0, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 PANELS: tuple[str, ...] = (
+    "measurer.gui.panels.masks_panel:MasksPanel",
     "measurer.gui.panels.scalebar_panel:ScaleBarPanel",
     "measurer.gui.panels.layers_panel:LayersPanel",
     "measurer.gui.panels.match_panel:MatchPanel",
