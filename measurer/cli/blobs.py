@@ -2,7 +2,8 @@
 
 Also holds the mask options shared with ``measurer gaps`` and ``measurer retina``.
 Coordinates: ``x`` = column, ``y`` = row, pixel centres at integers; boxes are first
-column/row and counts.
+column/row and counts. :func:`measure` gives the rows of one image for ``measurer batch``: one
+per blob, with the CSV's columns.
 """
 
 from __future__ import annotations
@@ -88,26 +89,41 @@ def add_blob_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_mask(path: str, args: argparse.Namespace):
-    """Read ``path`` and turn it into a boolean mask; returns ``(mask, image_file)``."""
-    from measurer.analysis.masks import MaskError, as_binary, restrict_to_roi
-
-    image = load_image(path)
+def parse_mask_options(args: argparse.Namespace) -> tuple[list[float] | None, tuple | None]:
+    """``--class`` as a value list and ``--roi`` as ``(row, col, rows, cols)``, checked."""
     value = None
     if args.mask_class is not None:
         value = parse_floats(args.mask_class, "--class")
         if len(value) not in (1, 3):
             raise CliError("--class takes one value or R,G,B")
+    rect = None
+    if getattr(args, "roi", None):
+        x, y, w, h = parse_floats(args.roi, "--roi", 4)
+        if any(v != int(v) for v in (x, y, w, h)):
+            raise CliError(f"--roi takes whole pixels, got {args.roi!r}")
+        rect = (int(y), int(x), int(h), int(w))
+    return value, rect
+
+
+def mask_from_image(image, args: argparse.Namespace, name: str | None = None):
+    """The boolean mask of an :class:`~measurer.io.images.ImageFile` (``name`` in messages)."""
+    from measurer.analysis.masks import MaskError, as_binary, restrict_to_roi
+
+    name = str(image.path) if name is None else name
+    value, rect = parse_mask_options(args)
     try:
         mask = as_binary(image.page(0), threshold=args.threshold, value=value)
-        if getattr(args, "roi", None):
-            x, y, w, h = parse_floats(args.roi, "--roi", 4)
-            if any(v != int(v) for v in (x, y, w, h)):
-                raise CliError(f"--roi takes whole pixels, got {args.roi!r}")
-            mask = restrict_to_roi(mask, rect=(int(y), int(x), int(h), int(w)))
+        if rect is not None:
+            mask = restrict_to_roi(mask, rect=rect)
     except MaskError as exc:
-        raise CliError(f"{path}: {exc}") from exc
-    return mask, image
+        raise CliError(f"{name}: {exc}") from exc
+    return mask
+
+
+def load_mask(path: str, args: argparse.Namespace):
+    """Read ``path`` and turn it into a boolean mask; returns ``(mask, image_file)``."""
+    image = load_image(path)
+    return mask_from_image(image, args, path), image
 
 
 def _point(row_col) -> list[int]:
@@ -168,6 +184,17 @@ def write_csv(rows: list[dict], keys: tuple[str, ...], point_keys: tuple[str, ..
         writer.writerow(cells)
 
 
+def flat_row(row: dict) -> dict:
+    """A row with every ``[x, y]`` point split into ``name_x`` and ``name_y`` scalar columns."""
+    flat: dict = {}
+    for key, value in row.items():
+        if isinstance(value, list | tuple) and len(value) == 2:
+            flat[f"{key}_x"], flat[f"{key}_y"] = value
+        else:
+            flat[key] = value
+    return flat
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``blobs`` subcommand."""
     parser = subparsers.add_parser(
@@ -189,17 +216,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Measure the blobs of ``args.image``."""
-    from measurer.analysis.blobs import blob_stats
-
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values the parser accepts but the analysis does not (one-line CliError)."""
     if args.min_area < 1:
         raise CliError("--min-area must be at least 1")
-    mask, image = load_mask(args.image, args)
+    parse_mask_options(args)
+
+
+def _blob_table(image, args: argparse.Namespace, name: str | None = None):
+    """``(rows, keys)`` of one image, rows as the JSON output has them."""
+    from measurer.analysis.blobs import blob_stats
+
+    mask = mask_from_image(image, args, name)
     calibration = calibration_from_args(args, image)
     result = blob_stats(mask, connectivity=args.connectivity, min_area=args.min_area)
-    rows = blob_rows(result, calibration)
-    keys = KEYS + (UNIT_KEYS if calibration.is_calibrated else ())
+    return blob_rows(result, calibration), KEYS + (UNIT_KEYS if calibration.is_calibrated else ())
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """Table rows of one image: the CSV's columns (extreme points as ``name_x``, ``name_y``)."""
+    check_options(args)
+    rows, _ = _blob_table(image_file, args)
+    return [flat_row(row) for row in rows]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the blobs of ``args.image``."""
+    check_options(args)
+    rows, keys = _blob_table(load_image(args.image), args, args.image)
     if args.json:
         print_json(rows)
     else:

@@ -1,4 +1,10 @@
-"""``measurer colors IMAGE``: count objects per colour class, freely or in a grid of cells."""
+"""``measurer colors IMAGE``: count objects per colour class, freely or in a grid of cells.
+
+:func:`measure` gives the rows of one image for ``measurer batch``: one per object (``class``,
+``area``, ``centroid_x``, ``centroid_y``, ``bbox_x``, ``bbox_y``, ``bbox_w``, ``bbox_h``), or
+with ``--grid`` one per cell (``row``, ``col``, ``class``). The counts per class are the rows
+per class, so they are left out.
+"""
 
 from __future__ import annotations
 
@@ -46,16 +52,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Classify colours in ``args.image`` and print the objects or cells with counts."""
-    from measurer.analysis.colors import classify_grid, find_color_objects
-
+def _options(args: argparse.Namespace) -> dict:
+    """The analysis's keyword options from the command line, checked."""
     if args.k is None and not args.classes:
         raise CliError("give --k N (automatic classes) or --class NAME=R,G,B (one per class)")
     if args.min_area < 1:
         raise CliError(f"--min-area must be at least 1, got {args.min_area}")
-    options = {"k": args.k, "classes": _classes(args.classes), "min_area": args.min_area}
-    image = load_image(args.image).page(0)
+    return {"k": args.k, "classes": _classes(args.classes), "min_area": args.min_area}
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values the parser accepts but the analysis does not (one-line CliError)."""
+    _options(args)
+    if args.grid is not None:
+        _grid(args.grid)
+
+
+def _colors_values(image_file, args: argparse.Namespace) -> dict:
+    """The JSON object of one image."""
+    from measurer.analysis.colors import classify_grid, find_color_objects
+
+    options = _options(args)
+    image = image_file.page(0)
     try:
         if args.grid is None:
             result = find_color_objects(image, **options)
@@ -64,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if args.grid is None:
-        data = {
+        return {
             "objects": [
                 {
                     "class": o.label,
@@ -77,11 +95,29 @@ def run(args: argparse.Namespace) -> int:
             ],
             "counts": result.counts,
         }
-    else:
-        data = {
-            "cells": [{"row": c.row, "col": c.col, "class": c.label} for c in result.cells],
-            "counts": result.counts,
-        }
+    return {
+        "cells": [{"row": c.row, "col": c.col, "class": c.label} for c in result.cells],
+        "counts": result.counts,
+    }
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """Table rows of one image: one per object, or per cell with ``--grid``."""
+    data = _colors_values(image_file, args)
+    if "cells" in data:
+        return data["cells"]
+    rows = []
+    for item in data["objects"]:
+        x, y, w, h = item["bbox"]
+        rows.append({k: v for k, v in item.items() if k != "bbox"})
+        rows[-1].update(bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h)
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    """Classify colours in ``args.image`` and print the objects or cells with counts."""
+    check_options(args)
+    data = _colors_values(load_image(args.image), args)
     if args.json:
         print_json(data)
     else:

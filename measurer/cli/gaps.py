@@ -2,7 +2,8 @@
 
 Gaps are measured between facing pixel edges: the horizontal margin gap (per row, its minimum
 and the row where it occurs) and the shortest Euclidean distance with its closest pair of
-points. Labels are those of ``measurer blobs`` with the same options.
+points. Labels are those of ``measurer blobs`` with the same options. :func:`measure` gives
+the rows of one image for ``measurer batch``: one per pair, with the CSV's columns.
 """
 
 from __future__ import annotations
@@ -10,8 +11,19 @@ from __future__ import annotations
 import argparse
 import itertools
 
-from measurer.cli.blobs import add_blob_options, add_mask_options, load_mask, write_csv
-from measurer.cli.common import add_calibration_options, calibration_from_args, print_json
+from measurer.cli.blobs import (
+    add_blob_options,
+    add_mask_options,
+    flat_row,
+    mask_from_image,
+    write_csv,
+)
+from measurer.cli.common import (
+    add_calibration_options,
+    calibration_from_args,
+    load_image,
+    print_json,
+)
 from measurer.cli.errors import CliError
 
 KEYS = (
@@ -77,8 +89,17 @@ def _xy(point) -> list[float]:
     return [float(point[1]), float(point[0])]
 
 
-def run(args: argparse.Namespace) -> int:
-    """Measure the gaps between blobs of ``args.image``."""
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values the parser accepts but the analysis does not (one-line CliError)."""
+    from measurer.cli.blobs import check_options as check_mask_options
+
+    check_mask_options(args)
+    if args.pair is not None:  # how many labels there are is known per image only
+        _pairs(args.pair, 2**31)
+
+
+def _gap_table(image, args: argparse.Namespace, name: str | None = None):
+    """``(rows, calibration)`` of one image, rows as the JSON output has them."""
     from measurer.analysis.blobs import label_blobs
     from measurer.analysis.gaps import (
         closest_pair_between,
@@ -86,9 +107,7 @@ def run(args: argparse.Namespace) -> int:
         regions_from_labels,
     )
 
-    if args.min_area < 1:
-        raise CliError("--min-area must be at least 1")
-    mask, image = load_mask(args.image, args)
+    mask = mask_from_image(image, args, name)
     calibration = calibration_from_args(args, image)
     labels = label_blobs(mask, connectivity=args.connectivity, min_area=args.min_area)
     count = int(labels.max()) if labels.size else 0
@@ -122,6 +141,20 @@ def run(args: argparse.Namespace) -> int:
                 unit=calibration.unit,
             )
         rows.append(row)
+    return rows, calibration
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """Table rows of one image: the CSV's columns (points as ``name_x``, ``name_y``)."""
+    check_options(args)
+    rows, _ = _gap_table(image_file, args)
+    return [flat_row(row) for row in rows]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the gaps between blobs of ``args.image``."""
+    check_options(args)
+    rows, calibration = _gap_table(load_image(args.image), args, args.image)
     if args.json:
         print_json(rows)
     else:

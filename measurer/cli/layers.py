@@ -1,4 +1,12 @@
-"""``measurer layers IMAGE``: dark and light layers along a profile, counted and measured."""
+"""``measurer layers IMAGE``: dark and light layers along a profile, counted and measured.
+
+:func:`measure` gives the rows of one image for ``measurer batch``: one per layer of every
+profile (``profile`` 0 is the main one, 1... the parallel ones), each with its profile's
+columns ``line_x0``, ``line_y0``, ``line_x1``, ``line_y1``, ``dark_count``, ``light_count``,
+``period_px``, ``orientation_deg`` and ``unit``, and the layer's ``layer`` (its index),
+``kind``, ``start``, ``end``, ``width_px``, ``width``, ``resolved``, ``complete``. A profile
+without layers has one row with its own columns only; boundaries are the layers' ends.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,10 @@ import numpy as np
 from measurer.cli.common import add_calibration_options, load_image, parse_floats, print_json
 from measurer.cli.errors import CliError
 from measurer.core.calibration import Calibration
+
+#: Columns of a profile and of a layer in the rows of :func:`measure`.
+_PROFILE_KEYS = ("dark_count", "light_count", "period_px", "orientation_deg")
+_LAYER_KEYS = ("kind", "start", "end", "width_px", "width", "resolved", "complete")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,8 +68,6 @@ def _calibration(args: argparse.Namespace, image, grey: np.ndarray) -> Calibrati
 
     if not args.scalebar:
         return calibration_from_args(args, image)
-    if args.pixel_size is not None or args.unit is not None:
-        raise CliError("--scalebar and --pixel-size/--unit exclude each other")
     from measurer.analysis.scalebar import detect_scale_bar
     from measurer.analysis.scalebar_label import OcrUnavailableError, read_scale_label
 
@@ -81,6 +91,21 @@ def _calibration(args: argparse.Namespace, image, grey: np.ndarray) -> Calibrati
     return Calibration.from_known_distance(bar.length, label.value, label.unit, source="scalebar")
 
 
+def _where(args: argparse.Namespace) -> tuple[list[float] | None, tuple | None]:
+    """``--line`` as ``[x0, y0, x1, y1]`` or ``--roi`` as ``(row, col, rows, cols)``, checked."""
+    if args.line is not None:
+        if args.auto:
+            raise CliError("--auto goes with --roi, not --line")
+        return parse_floats(args.line, "--line", 4), None
+    if not args.auto:
+        raise CliError("--roi needs --auto")
+    x, y, w, h = parse_floats(args.roi, "--roi", 4)
+    roi = (int(y), int(x), int(h), int(w))
+    if (x, y, w, h) != (roi[1], roi[0], roi[3], roi[2]):
+        raise CliError(f"--roi takes whole pixels, got {args.roi}")
+    return None, roi
+
+
 def _lines(args: argparse.Namespace, grey: np.ndarray, cal: Calibration):
     """(main line, parallel lines, orientation) as (row, col) pairs."""
     from measurer.analysis.orientation import (
@@ -92,10 +117,9 @@ def _lines(args: argparse.Namespace, grey: np.ndarray, cal: Calibration):
 
     rows, cols = grey.shape
     spacing = (cal.pixel_height, cal.pixel_width)
-    if args.line is not None:
-        if args.auto:
-            raise CliError("--auto goes with --roi, not --line")
-        x0, y0, x1, y1 = parse_floats(args.line, "--line", 4)
+    line, roi = _where(args)
+    if line is not None:
+        x0, y0, x1, y1 = line
         clipped = clip_line((y0, x0), (y1, x1), (0, 0, rows - 1, cols - 1))
         if clipped is None or math.hypot(*(clipped[1] - clipped[0])) < 2:
             raise CliError(f"--line {args.line} does not cross the image ({cols} x {rows})")
@@ -116,12 +140,6 @@ def _lines(args: argparse.Namespace, grey: np.ndarray, cal: Calibration):
             except ValueError:
                 orientation = None  # a flat region has no direction
         return (start, end), parallel, orientation
-    if not args.auto:
-        raise CliError("--roi needs --auto")
-    x, y, w, h = parse_floats(args.roi, "--roi", 4)
-    roi = (int(y), int(x), int(h), int(w))
-    if (x, y, w, h) != (roi[1], roi[0], roi[3], roi[2]):
-        raise CliError(f"--roi takes whole pixels, got {args.roi}")
     try:
         orientation = layer_orientation(grey, roi=roi, spacing=spacing)
         main = profile_lines(roi, orientation, count=1)
@@ -133,16 +151,22 @@ def _lines(args: argparse.Namespace, grey: np.ndarray, cal: Calibration):
     return tuple(main[0]), parallel, orientation
 
 
-def run(args: argparse.Namespace) -> int:
-    """Measure the layers of ``args.image`` along the profile(s) asked for."""
-    from measurer.analysis.layers import analyze_line
-    from measurer.analysis.profiles import grayscale
-
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values the parser accepts but the analysis does not (one-line CliError)."""
     if args.width < 1:
         raise CliError(f"--width must be at least 1, got {args.width}")
     if args.profiles < 1:
         raise CliError(f"--profiles must be at least 1, got {args.profiles}")
-    image = load_image(args.image)
+    if args.scalebar and (args.pixel_size is not None or args.unit is not None):
+        raise CliError("--scalebar and --pixel-size/--unit exclude each other")
+    _where(args)
+
+
+def _layers_values(image, args: argparse.Namespace) -> tuple[dict, float]:
+    """The JSON object of one image and the edge blur of its main profile."""
+    from measurer.analysis.layers import analyze_line
+    from measurer.analysis.profiles import grayscale
+
     grey = grayscale(image.page(0))
     cal = _calibration(args, image, grey)
     main, parallel, orientation = _lines(args, grey, cal)
@@ -150,10 +174,33 @@ def run(args: argparse.Namespace) -> int:
     angle = orientation.angle_deg if orientation is not None else None
     out = _line_dict(results[0], cal, angle)
     out["profiles"] = [_line_dict(r, cal, angle) for r in results[1:]]
+    return out, results[0].profile.blur
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """Table rows of one image: one per layer of every profile (see the module docstring)."""
+    check_options(args)
+    out, _ = _layers_values(image_file, args)
+    rows = []
+    for number, line in enumerate([out, *out["profiles"]]):
+        x0, y0, x1, y1 = line["line"]
+        profile = {"profile": number, "line_x0": x0, "line_y0": y0, "line_x1": x1, "line_y1": y1}
+        profile.update({key: line[key] for key in _PROFILE_KEYS})
+        layers = [
+            {"layer": la["index"], **{k: la[k] for k in _LAYER_KEYS}} for la in line["layers"]
+        ]
+        rows += [{**profile, **layer, "unit": line["unit"]} for layer in layers or [{}]]
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the layers of ``args.image`` along the profile(s) asked for."""
+    check_options(args)
+    out, blur = _layers_values(load_image(args.image), args)
     if args.json:
         print_json(out)
     else:
-        _print_text(out, results[0].profile.blur, args.image)
+        _print_text(out, blur, args.image)
     return 0
 
 

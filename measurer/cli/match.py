@@ -1,4 +1,8 @@
-"""``measurer match IMAGE TEMPLATE``: every place where a small image occurs in a larger one."""
+"""``measurer match IMAGE TEMPLATE``: every place where a small image occurs in a larger one.
+
+:func:`measure` gives the rows of one image for ``measurer batch``: one per match, with the
+JSON's keys.
+"""
 
 from __future__ import annotations
 
@@ -39,21 +43,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Match ``args.template`` in ``args.image`` and print the matches."""
-    from measurer.analysis.templates import match_template
-
+def _search_options(args: argparse.Namespace) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``(scales, angles)`` from ``--scales`` and ``--angles``."""
     scales = (1.0,) if args.scales is None else tuple(parse_floats(args.scales, "--scales"))
     angles = (0.0,) if args.angles is None else tuple(parse_floats(args.angles, "--angles"))
-    image = load_image(args.image).page(0)
+    return scales, angles
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values the parser accepts but the analysis does not (one-line CliError)."""
+    _search_options(args)
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """Table rows of one image: one per match of ``args.template``, best first."""
+    from measurer.analysis.templates import match_template
+
+    scales, angles = _search_options(args)
     template = load_image(args.template).page(0)
     try:
         result = match_template(
-            image, template, threshold=args.threshold, scales=scales, angles=angles
+            image_file.page(0), template, threshold=args.threshold, scales=scales, angles=angles
         )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    rows = [
+    return [
         {
             "x": round(m.col, 3),
             "y": round(m.row, 3),
@@ -65,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
         }
         for m in result.matches
     ]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Match ``args.template`` in ``args.image`` and print the matches."""
+    check_options(args)
+    rows = measure(load_image(args.image), args)
     if args.json:
         print_json(rows)
         return 0

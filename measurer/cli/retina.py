@@ -1,6 +1,8 @@
 """``measurer retina MASK [MASK_B]``: macular hole or foveal pit measurements of a B-scan mask.
 
 The definitions are in :mod:`measurer.analysis.retina` and ``measurer/resources/help/retina.md``.
+:func:`measure` gives the row of one image for ``measurer batch``: the JSON's keys, with each
+landmark as columns ``name_x``, ``name_y`` and ``unit`` last.
 """
 
 from __future__ import annotations
@@ -8,8 +10,13 @@ from __future__ import annotations
 import argparse
 import math
 
-from measurer.cli.blobs import add_mask_options, load_mask
-from measurer.cli.common import add_calibration_options, calibration_from_args, print_json
+from measurer.cli.blobs import add_mask_options, load_mask, mask_from_image, parse_mask_options
+from measurer.cli.common import (
+    add_calibration_options,
+    calibration_from_args,
+    load_image,
+    print_json,
+)
 from measurer.cli.errors import CliError
 
 #: Keys of the JSON object, in order ("landmarks" and "unit" come last).
@@ -87,21 +94,27 @@ def _format(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Measure the retina mask ``args.mask`` (merged with ``args.mask_b``)."""
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values the parser accepts but the analysis does not (one-line CliError)."""
+    if args.min_area is not None and args.min_area < 1:
+        raise CliError("--min-area must be at least 1")
+    parse_mask_options(args)
+
+
+def _retina_values(image, args: argparse.Namespace, name: str | None = None) -> dict:
+    """The JSON object of one mask image (merged with ``args.mask_b``)."""
     from measurer.analysis.masks import MaskError
     from measurer.analysis.retina import measure_retina
     from measurer.core.calibration import convert_length
 
-    if args.min_area is not None and args.min_area < 1:
-        raise CliError("--min-area must be at least 1")
-    mask, image = load_mask(args.mask, args)
+    name = str(image.path) if name is None else name
+    mask = mask_from_image(image, args, name)
     if args.mask_b is not None:
         second, _ = load_mask(args.mask_b, args)
         if second.shape != mask.shape:
             raise CliError(
                 f"{args.mask_b!r} is {second.shape[1]} x {second.shape[0]} px but "
-                f"{args.mask!r} is {mask.shape[1]} x {mask.shape[0]} px"
+                f"{name!r} is {mask.shape[1]} x {mask.shape[0]} px"
             )
         mask = mask | second
     calibration = calibration_from_args(args, image)
@@ -116,16 +129,34 @@ def run(args: argparse.Namespace) -> int:
             min_area=args.min_area,
         )
     except MaskError as exc:
-        raise CliError(f"{args.mask}: {exc}") from exc
+        raise CliError(f"{name}: {exc}") from exc
     values = result.to_dict()
     out = {key: values[key] for key in KEYS}
     out["landmarks"] = {k: [v[1], v[0]] for k, v in values["landmarks"].items()}
     out["unit"] = calibration.unit
+    return out
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """The table row of one image (NaN for values that do not apply)."""
+    check_options(args)
+    out = _retina_values(image_file, args)
+    row = {key: out[key] for key in KEYS}
+    for name, (x, y) in out["landmarks"].items():
+        row[f"{name}_x"], row[f"{name}_y"] = x, y
+    row["unit"] = out["unit"]
+    return [row]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the retina mask ``args.mask`` (merged with ``args.mask_b``)."""
+    check_options(args)
+    out = _retina_values(load_image(args.mask), args, args.mask)
     if args.json:
         print_json(out)
         return 0
     for key in KEYS:
-        unit = calibration.unit if key in _LENGTHS else ("°" if key.endswith("_deg") else "")
+        unit = out["unit"] if key in _LENGTHS else ("°" if key.endswith("_deg") else "")
         print(f"{key:<18} {_format(out[key])} {unit}".rstrip())
     for name, (x, y) in out["landmarks"].items():
         print(f"{name:<18} x={x:.2f} y={y:.2f} px")

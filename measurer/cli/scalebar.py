@@ -1,4 +1,8 @@
-"""``measurer scalebar IMAGE``: find the scale bar, read its label, give the pixel size."""
+"""``measurer scalebar IMAGE``: find the scale bar, read its label, give the pixel size.
+
+:func:`measure` gives the row of one image for ``measurer batch``: the JSON's keys (the notes
+printed on stderr are left out).
+"""
 
 from __future__ import annotations
 
@@ -45,8 +49,13 @@ def _known_length(args: argparse.Namespace) -> tuple[float, str] | None:
     return args.length, unit
 
 
-def run(args: argparse.Namespace) -> int:
-    """Detect the bar in ``args.image`` and print what it says."""
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option values the parser accepts but the analysis does not (one-line CliError)."""
+    _known_length(args)
+
+
+def _scalebar_values(image, args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """The JSON object of one image and the notes for the user."""
     from measurer.analysis.scalebar import detect_scale_bar
     from measurer.analysis.scalebar_label import (
         OcrUnavailableError,
@@ -55,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
     )
 
     known = _known_length(args)
-    image = load_image(args.image)
     result = detect_scale_bar(image.page(0))
     out = dict.fromkeys(
         ("x0", "y0", "x1", "y1", "length_px", "confidence", "label", "length", "unit", "pixel_size")
@@ -94,6 +102,19 @@ def run(args: argparse.Namespace) -> int:
                 )
                 if not check.agree:
                     notes.append(check.message())
+    return out, notes
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """The table row of one image."""
+    out, _ = _scalebar_values(image_file, args)
+    return [out]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Detect the bar in ``args.image`` and print what it says."""
+    check_options(args)
+    out, notes = _scalebar_values(load_image(args.image), args)
     if args.json:
         print_json(out)
     else:

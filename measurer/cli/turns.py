@@ -1,4 +1,8 @@
-"""``measurer turns IMAGE``: trace the bright curve of a kymograph and list its turning points."""
+"""``measurer turns IMAGE``: trace the bright curve of a kymograph and list its turning points.
+
+:func:`measure` gives the rows of one image for ``measurer batch``: one per turn, with the keys
+of the JSON's ``turns`` (the trace is left out).
+"""
 
 from __future__ import annotations
 
@@ -36,13 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Trace ``args.image`` and print its turning points."""
+def _trace(image_file, args: argparse.Namespace):
+    """``(result, turns)``: the analysis result and the JSON's turns."""
     from measurer.analysis.kymograph import find_turns
 
-    image = load_image(args.image).page(0)
     try:
-        result = find_turns(image, axis=args.axis, min_prominence=args.min_prominence)
+        result = find_turns(image_file.page(0), axis=args.axis, min_prominence=args.min_prominence)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     turns = [
@@ -55,6 +58,17 @@ def run(args: argparse.Namespace) -> int:
         }
         for t in result.turns
     ]
+    return result, turns
+
+
+def measure(image_file, args: argparse.Namespace) -> list[dict]:
+    """Table rows of one image: one per turning point."""
+    return _trace(image_file, args)[1]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Trace ``args.image`` and print its turning points."""
+    result, turns = _trace(load_image(args.image), args)
     if args.json:
         trace = [[round(col, 3), round(row, 3)] for row, col in result.trace.tolist()]
         print_json({"trace": trace, "turns": turns})

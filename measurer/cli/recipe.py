@@ -1,0 +1,245 @@
+"""``measurer recipe ANALYSIS [OPTIONS] --out RECIPE.json``: save an analysis setup for batches.
+
+The options are those of ``measurer ANALYSIS`` without its IMAGE. ``--pixel-size``/``--unit``
+become the recipe's fixed calibration, ``--roi`` its ROI and ``--scalebar`` (any analysis) a
+calibration from each image's scale bar; the other options are kept under their long names.
+:func:`recipe_args` turns a recipe back into the subcommand's arguments, checked by the
+subcommand's own parser, so a hand-edited recipe gets the same messages as a command line.
+The file format is described in :mod:`measurer.io.recipes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+
+from measurer.cli.errors import CliError
+from measurer.io.recipes import ANALYSES, Recipe, RecipeCalibration, RecipeError
+
+#: Stands for the image when a subcommand's options are parsed without one.
+_IMAGE = "IMAGE"
+#: Options that are parts of a recipe other than its options, and where they go.
+_ELSEWHERE = {
+    "json": "is not a recipe option: measurer batch writes a table",
+    "roi": 'goes in the recipe\'s "roi" ([x, y, width, height]), not in its options',
+    "pixel-size": 'goes in the recipe\'s "calibration" ({"mode": "fixed", ...})',
+    "unit": 'goes in the recipe\'s "calibration" ({"mode": "fixed", ...})',
+    "scalebar": 'goes in the recipe\'s "calibration" ({"mode": "scalebar"})',
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one CliError line, like ``measurer`` itself."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(f"{self.prog}: {message}")
+
+
+def analysis_parser(analysis: str) -> argparse.ArgumentParser:
+    """The parser of ``measurer ANALYSIS`` (prefixes of long options not accepted)."""
+    module = importlib.import_module(f"measurer.cli.{analysis}")
+    subparsers = _Parser(prog="measurer").add_subparsers(parser_class=_Parser)
+    module.register(subparsers)
+    parser = subparsers.choices[analysis]
+    parser.allow_abbrev = False
+    return parser
+
+
+def _layout(parser: argparse.ArgumentParser) -> tuple[dict[str, argparse.Action], set[str]]:
+    """``(options, elsewhere)``: recipe option names with their actions, and the names that
+    belong to other parts of the recipe. Positional arguments after the image are options
+    under their names."""
+    options: dict[str, argparse.Action] = {}
+    positionals = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        if action.option_strings:
+            name = next((o for o in action.option_strings if o.startswith("--")), None)
+            options[(name or action.option_strings[0]).lstrip("-")] = action
+        else:
+            positionals.append(action)
+    options.update((action.dest, action) for action in positionals[1:])
+    elsewhere = {"json", "roi", "scalebar"} & set(options)
+    if "pixel-size" in options:
+        elsewhere |= {"pixel-size", "unit"}
+    return {k: v for k, v in options.items() if k not in elsewhere}, elsewhere
+
+
+def _text(name: str, value) -> str:
+    if isinstance(value, bool):
+        raise RecipeError(f"option {name!r} takes a value, not {json.dumps(value)}")
+    if isinstance(value, list):
+        return ",".join(_text(name, v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _argv(recipe: Recipe, parser: argparse.ArgumentParser, base: Path | None) -> list[str]:
+    """The recipe's options and ROI as arguments of the subcommand, after a stand-in image."""
+    options, elsewhere = _layout(parser)
+    files: dict[str, str] = {}
+    flags: list[str] = []
+    for name, value in recipe.options.items():
+        if name == "roi" and name not in elsewhere:
+            raise RecipeError(f"{recipe.analysis} takes no ROI")
+        if name in elsewhere or (name in _ELSEWHERE and name not in options):
+            raise RecipeError(f"option {name!r} {_ELSEWHERE[name]}")
+        action = options.get(name)
+        if action is None:
+            known = ", ".join(options) or "none"
+            raise RecipeError(f"unknown option {name!r} for {recipe.analysis} (options: {known})")
+        if not action.option_strings:
+            if not isinstance(value, str):
+                raise RecipeError(f"option {name!r} is a file name, got {json.dumps(value)}")
+            path = Path(value) if base is None or Path(value).is_absolute() else base / value
+            if not path.is_file():
+                raise RecipeError(f"option {name!r}: no such file {str(path)!r}")
+            files[name] = str(path)
+        elif action.nargs == 0:
+            if not isinstance(value, bool):
+                raise RecipeError(f"option {name!r} is true or false, got {json.dumps(value)}")
+            flags += [f"--{name}"] if value else []
+        elif isinstance(action, argparse._AppendAction) and isinstance(value, list):
+            flags += [f"--{name}={_text(name, v)}" for v in value]
+        else:
+            flags.append(f"--{name}={_text(name, value)}")
+    if recipe.roi is not None:
+        if "roi" not in elsewhere:
+            raise RecipeError(f'{recipe.analysis} takes no ROI: set "roi" to null')
+        flags.append("--roi=" + ",".join(map(str, recipe.roi)))
+    return [_IMAGE, *(files[name] for name in options if name in files), *flags]
+
+
+def recipe_args(recipe: Recipe, *, base: str | Path | None = None) -> argparse.Namespace:
+    """The subcommand's arguments for a recipe, checked as its command line would be.
+
+    Parameters
+    ----------
+    recipe : Recipe
+    base : path, optional
+        Folder that relative file names in the options are relative to (the recipe's).
+
+    Returns
+    -------
+    argparse.Namespace
+        As ``measurer ANALYSIS`` parses them, ``image`` a stand-in; no pixel size (the batch
+        calibrates each image as the recipe says).
+
+    Raises
+    ------
+    RecipeError
+        Unknown option, bad value (the subcommand parser's message), or an option the
+        analysis refuses.
+    """
+    parser = analysis_parser(recipe.analysis)
+    argv = _argv(recipe, parser, None if base is None else Path(base))
+    module = importlib.import_module(f"measurer.cli.{recipe.analysis}")
+    try:
+        args = parser.parse_args(argv)
+        if hasattr(module, "check_options"):
+            module.check_options(args)
+    except CliError as exc:
+        raise RecipeError(str(exc)) from exc
+    return args
+
+
+def recipe_from_command(analysis: str, argv: list[str]) -> Recipe:
+    """A recipe from ``measurer ANALYSIS``'s arguments without the image (``--scalebar`` too).
+
+    Raises
+    ------
+    CliError
+        The subcommand's parser refuses the arguments.
+    """
+    from measurer.cli.common import calibration_from_args, parse_floats
+
+    parser = analysis_parser(analysis)
+    options, elsewhere = _layout(parser)
+    scalebar = "scalebar" not in elsewhere and "--scalebar" in argv
+    args = parser.parse_args([_IMAGE, *(a for a in argv if not (scalebar and a == "--scalebar"))])
+    if getattr(args, "json", False):
+        raise CliError("--json " + _ELSEWHERE["json"])
+    chosen = {}
+    for name, action in options.items():
+        value = getattr(args, action.dest)
+        if value != action.default:
+            chosen[name] = str(Path(value).resolve()) if not action.option_strings else value
+    calibration = RecipeCalibration()
+    if "pixel-size" in elsewhere:
+        fixed = calibration_from_args(args)
+        if fixed.is_calibrated:
+            size = (fixed.pixel_width, fixed.pixel_height)
+            calibration = RecipeCalibration("fixed", size, fixed.unit)
+    if scalebar or getattr(args, "scalebar", False):
+        if calibration.mode == "fixed":
+            raise CliError("--scalebar and --pixel-size/--unit exclude each other")
+        calibration = RecipeCalibration("scalebar")
+    roi = None
+    if getattr(args, "roi", None):
+        values = parse_floats(args.roi, "--roi", 4)
+        if any(v != int(v) for v in values):
+            raise CliError(f"--roi takes whole pixels, got {args.roi!r}")
+        x, y, w, h = (int(v) for v in values)
+        roi = (x, y, w, h)
+    return Recipe(analysis, chosen, calibration, roi)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``recipe`` subcommand."""
+    parser = subparsers.add_parser(
+        "recipe",
+        help="save an analysis with its options as a recipe for measurer batch",
+        description="Write a recipe (versioned JSON, editable by hand) for `measurer batch`: "
+        "ANALYSIS followed by its own options as `measurer ANALYSIS --help` lists them, "
+        "without IMAGE (match takes its TEMPLATE). --pixel-size/--unit make a fixed "
+        "calibration, --scalebar calibrates each image from its scale bar, otherwise the "
+        "batch uses each file's metadata. --roi becomes the recipe's ROI.",
+    )
+    parser.add_argument("analysis", choices=ANALYSES, metavar="ANALYSIS", help=", ".join(ANALYSES))
+    parser.add_argument(
+        "arguments", nargs=argparse.REMAINDER, metavar="OPTION", help="the analysis's options"
+    )
+    parser.add_argument("--out", metavar="RECIPE.json", help="the recipe file to write")
+    parser.add_argument(
+        "--scalebar", action="store_true", help="calibrate each image from its scale bar"
+    )
+    parser.set_defaults(func=run)
+
+
+def _take_out(arguments: list[str], out: str | None) -> tuple[list[str], str | None]:
+    """Remove ``--out PATH`` / ``--out=PATH`` from the analysis's arguments."""
+    rest: list[str] = []
+    items = iter(arguments)
+    for item in items:
+        if item == "--out" or item.startswith("--out="):
+            if out is not None:
+                raise CliError("--out is given twice")
+            out = item.partition("=")[2] if "=" in item else next(items, None)
+            if not out:
+                raise CliError("--out needs a file name")
+        else:
+            rest.append(item)
+    return rest, out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the recipe ``args.out``."""
+    from measurer.io.recipes import write_recipe
+
+    arguments, out = _take_out(list(args.arguments), args.out)
+    if out is None:
+        raise CliError("--out RECIPE.json is required")
+    if args.scalebar:
+        arguments.append("--scalebar")
+    recipe = recipe_from_command(args.analysis, arguments)
+    try:
+        recipe_args(recipe)
+    except RecipeError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        write_recipe(out, recipe)
+    except OSError as exc:
+        raise CliError(f"cannot write {out!r}: {exc.strerror or exc}") from exc
+    return 0
