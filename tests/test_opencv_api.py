@@ -222,3 +222,21 @@ def test_orb_matching_and_homography():
     robust, robust_inliers = cv2.findHomography(src, dst, cv2.USAC_ACCURATE, 3.0)
     np.testing.assert_allclose(robust, homography, atol=0.05)
     assert robust_inliers.sum() > 20
+
+
+def test_reduced_png_decode_is_a_linear_exact_shrink():
+    image = (np.random.default_rng(1).random((64, 96, 3)) * 255).astype(np.uint8)
+    encoded = cv2.imencode(".png", image)[1]
+    full = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    shrunk = cv2.resize(full, (24, 16), interpolation=cv2.INTER_LINEAR_EXACT)
+    assert np.array_equal(shrunk, cv2.imdecode(encoded, cv2.IMREAD_REDUCED_COLOR_4))
+
+
+def test_thread_count_can_be_limited_and_restored():
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)
+    assert cv2.getNumThreads() == before

@@ -46,11 +46,13 @@ FEATURE_WEIGHT = 0.9
 WORKING_SIZE = 256
 
 _RESIZABLE = {np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64)}
+# Rows compared at a time, so that the temporary arrays stay in the processor's cache.
+_CHUNK = 8192
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 # Weight of each 64-bit word of the hashes so that every hash counts equally in the mean.
 _WORD_WEIGHTS = np.concatenate(
     [np.full(bits // 64, max(b for _, b in HASH_LAYOUT) // bits) for _, bits in HASH_LAYOUT]
-).astype(np.int32)
+).astype(np.float32)  # exact: the weighted sums stay far below 2**24
 
 
 @dataclass(frozen=True)
@@ -250,13 +252,21 @@ def hash_similarity(query: Fingerprint, hashes: np.ndarray) -> np.ndarray:
         images differ on average.
     """
     words = np.ascontiguousarray(hashes).view(np.uint64)
+    count, width = words.shape
     full = len(HASH_LAYOUT) * max(bits for _, bits in HASH_LAYOUT)
-    distances = [
-        popcount(np.bitwise_xor(words, h.view(np.uint64)[None, :])) @ _WORD_WEIGHTS
+    # The query's words repeated along flat rows: long vector operations, in cache-sized chunks.
+    queries = [
+        np.tile(h.view(np.uint64), min(count, _CHUNK))
         for h in (query.hashes, query.hashes_mirrored)
     ]
-    fraction = np.minimum(*distances) / full
-    return np.clip(1.0 - 2.0 * fraction, 0.0, 1.0)
+    distances = np.empty(count)
+    flat = words.reshape(-1)
+    for start in range(0, count, _CHUNK):
+        chunk = flat[start * width : (start + _CHUNK) * width]
+        counts = [popcount(np.bitwise_xor(chunk, q[: chunk.size])) for q in queries]
+        weighted = [c.reshape(-1, width).astype(np.float32) @ _WORD_WEIGHTS for c in counts]
+        np.minimum(*weighted, out=distances[start : start + _CHUNK])
+    return np.clip(1.0 - 2.0 * (distances / full), 0.0, 1.0)
 
 
 def histogram_similarity(query: Fingerprint, cdfs: np.ndarray) -> np.ndarray:
@@ -278,8 +288,15 @@ def histogram_similarity(query: Fingerprint, cdfs: np.ndarray) -> np.ndarray:
     if len(cdfs) == 0:
         return np.zeros(0)
     rows = np.ascontiguousarray(cdfs).reshape(len(cdfs), -1)
-    other = np.broadcast_to(query.cdfs.reshape(1, -1), rows.shape).copy()
-    total = cv2.reduce(cv2.absdiff(rows, other), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    count = len(rows)
+    queries = np.tile(query.cdfs.reshape(1, -1), (min(count, _CHUNK), 1))
+    total = np.empty(count, dtype=np.int32)
+    for start in range(0, count, _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        diff = cv2.absdiff(chunk, queries[: len(chunk)])
+        total[start : start + len(chunk)] = cv2.reduce(
+            diff, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S
+        ).ravel()
     emd = total / (255.0 * rows.shape[1])
     return np.clip(1.0 - emd / EMD_UNRELATED, 0.0, 1.0)
 

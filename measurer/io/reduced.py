@@ -3,7 +3,8 @@
 JPEG and 8-bit PNG files are decoded by OpenCV with its ``IMREAD_REDUCED_*`` modes (libjpeg then
 decodes at 1/2, 1/4 or 1/8 scale, which is several times faster than a full decode); everything
 else is read by :func:`measurer.io.images.read_image`. Warnings that libjpeg and libpng print
-on the process's standard error are collected, not shown.
+on the process's standard error are collected, not shown. Files may be decoded on several
+threads at once (OpenCV releases the GIL while it decodes).
 """
 
 from __future__ import annotations
@@ -13,41 +14,94 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import IO
 
 import cv2
 import numpy as np
 
 from measurer.io.images import DEFAULT_MAX_BYTES, ImageReadError, read_image
 
-_STDERR_LOCK = threading.Lock()
 
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[list[str]]:
-    """Collect what C decoders print on file descriptor 2 instead of letting it through.
+class _Stderr:
+    """Descriptor 2, pointed at a temporary file while C decoders run.
 
     libjpeg and libpng write warnings ("Corrupt JPEG data", "libpng error") straight to
-    descriptor 2, below Python's ``sys.stderr`` and OpenCV's log level. It is pointed at a
-    temporary file for the length of one decode, under a lock so decodes do not interleave.
+    descriptor 2, below Python's ``sys.stderr`` and OpenCV's log level. Redirecting a
+    descriptor affects the whole process, so decodes on several threads share one
+    redirection (:meth:`shared`; what they print is dropped), and a decode whose messages
+    are wanted waits until it runs alone (:meth:`alone`), so that they are its own.
     """
-    messages: list[str] = []
-    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._users = 0
+        self._alone = False  # a decode runs alone or waits to
+        self._sink: IO[bytes] | None = None
+        self._saved = -1
+
+    def _redirect(self) -> None:
+        """Point descriptor 2 at a new temporary file (called by the first user)."""
+        sink = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _restore)
         try:
             sys.stderr.flush()
             saved = os.dup(2)
         except (AttributeError, OSError, ValueError):  # no descriptor 2 (e.g. pythonw)
-            yield messages
+            sink.close()
             return
+        self._saved, self._sink = saved, sink
         os.dup2(sink.fileno(), 2)
+
+    def _restore(self) -> list[str]:
+        """Undo :meth:`_redirect` (called by the last user); the lines the file received."""
+        if self._sink is None:
+            return []
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        with self._sink:
+            self._sink.seek(0)
+            text = self._sink.read().decode(errors="replace")
+        self._sink = None
+        return [line.strip() for line in text.split("\n") if line.strip()]
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        """Descriptor 2 redirected while this or any other shared user needs it."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._alone)
+            if self._users == 0:
+                self._redirect()
+            self._users += 1
         try:
+            yield
+        finally:
+            with self._changed:
+                self._users -= 1
+                if self._users == 0:
+                    self._restore()
+                    self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self) -> Iterator[list[str]]:
+        """Descriptor 2 redirected for this user alone; yields a list that receives, on exit,
+        the lines printed meanwhile."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._alone)
+            self._alone = True  # no new shared users from now on
+        messages: list[str] = []
+        try:
+            with self._changed:
+                self._changed.wait_for(lambda: self._users == 0)
+                self._redirect()
             yield messages
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            messages += sink.read().decode(errors="replace").split("\n")
-            messages[:] = [m.strip() for m in messages if m.strip()]
+            with self._changed:
+                messages += self._restore()
+                self._alone = False
+                self._changed.notify_all()
+
+
+_STDERR = _Stderr()
 
 
 def _jpeg_header(buf: memoryview) -> tuple[int, int, bool] | None:
@@ -117,6 +171,31 @@ def read_reduced(path: str | os.PathLike[str], *, longest: int) -> tuple[np.ndar
     ImageReadError
         The file cannot be read or decoded.
     """
+    return read_reduced_sizes(path, (longest,))[0]
+
+
+def read_reduced_sizes(
+    path: str | os.PathLike[str], longest: Sequence[int]
+) -> list[tuple[np.ndarray, int]]:
+    """An image file decoded at several reduced sizes, reading it once.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    longest : sequence of int
+        The ``longest`` of :func:`read_reduced` for each decode.
+
+    Returns
+    -------
+    list of (ndarray, int)
+        What :func:`read_reduced` returns for each of ``longest``, in that order (a PNG file
+        is decompressed only once).
+
+    Raises
+    ------
+    ImageReadError
+        The file cannot be read or decoded.
+    """
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
@@ -125,18 +204,47 @@ def read_reduced(path: str | os.PathLike[str], *, longest: int) -> tuple[np.ndar
     png = data[:4].tobytes() == b"\x89PNG"
     # PNG is decoded in full even at a reduced size: large ones meet read_image's size guard.
     if header is None or (png and 3 * header[0] * header[1] > DEFAULT_MAX_BYTES):
-        return read_image(path).page(0), 1
+        page = read_image(path).page(0)
+        return [(page, 1) for _ in longest]
     rows, cols, grey = header
-    factor = next((f for f in (8, 4, 2) if max(rows, cols) // f >= longest), 1)
-    with _quiet_stderr() as messages:
-        try:
-            image = cv2.imdecode(data, _REDUCED[factor, grey] | cv2.IMREAD_IGNORE_ORIENTATION)
-        except cv2.error as exc:  # e.g. more pixels than OpenCV accepts
-            messages.append(" ".join(str(exc).split())[-160:])
-            image = None
+    factors = [next((f for f in (8, 4, 2) if max(rows, cols) // f >= n), 1) for n in longest]
+    if png and len(set(factors)) > 1:
+        # OpenCV's IMREAD_REDUCED_* modes decode a PNG in full and then shrink it so: the
+        # same pixels, from one decompression.
+        full = _decode(path, data, 1, grey)
+        return [(_shrink(full, f), f) for f in factors]
+    decoded = {f: _decode(path, data, f, grey) for f in set(factors)}
+    return [(decoded[f], f) for f in factors]
+
+
+def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` reduced ``factor`` times as OpenCV's ``IMREAD_REDUCED_*`` modes do it."""
+    if factor == 1:
+        return image
+    size = (image.shape[1] // factor, image.shape[0] // factor)
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR_EXACT)
+
+
+def _decode(path: str | os.PathLike[str], data: np.ndarray, factor: int, grey: bool) -> np.ndarray:
+    """A JPEG or PNG file's bytes decoded by OpenCV at 1/``factor`` scale, as grey or RGB."""
+    flags = _REDUCED[factor, grey] | cv2.IMREAD_IGNORE_ORIENTATION
+    with _STDERR.shared():
+        image = _imdecode(data, flags, [])
+    if image is None:  # decoded again, alone, to hear what the decoder says about it
+        with _STDERR.alone() as messages:
+            image = _imdecode(data, flags, messages)
     if image is None:
         detail = f" ({'; '.join(messages[:3])})" if messages else ""
         raise ImageReadError(path, f"file is corrupt or truncated{detail}")
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return image, factor
+    return image
+
+
+def _imdecode(data: np.ndarray, flags: int, messages: list[str]) -> np.ndarray | None:
+    """``cv2.imdecode``; None, with OpenCV's message in ``messages``, if it fails."""
+    try:
+        return cv2.imdecode(data, flags)
+    except cv2.error as exc:  # e.g. more pixels than OpenCV accepts
+        messages.append(" ".join(str(exc).split())[-160:])
+        return None

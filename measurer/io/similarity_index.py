@@ -6,8 +6,9 @@ folder, the relative path, size, modification time and either the fingerprint
 (:mod:`measurer.analysis.fingerprints`) or the reason the file could not be read. Updating is
 incremental: only files whose size or modification time changed are read again.
 
-Files are decoded at reduced size (:func:`measurer.io.reduced.read_reduced`); a file that
-cannot be read is listed with the reason and skipped, it never stops the indexing.
+Files are decoded at reduced size (:func:`measurer.io.reduced.read_reduced`) and fingerprinted
+on several threads; a file that cannot be read is listed with the reason and skipped, it never
+stops the indexing.
 
 The searches over an index are in :mod:`measurer.io.similarity_search`.
 """
@@ -20,7 +21,9 @@ import sqlite3
 import stat
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +106,36 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: Most threads :func:`default_workers` gives: each holds a decoded image in memory, and the
+#: storing thread and the Python parts of a fingerprint limit the gain of more anyway.
+MAX_WORKERS = 8
+
+
+def default_workers() -> int:
+    """Threads that decode files at once (indexing, re-ranking): the CPUs this process may
+    use, at most ``MAX_WORKERS``."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cpus = len(usable) if usable is not None else os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def _columns(path: Path) -> tuple:
+    """``(error, hashes, cdfs, thumbnail)`` columns of one file; runs on any thread."""
+    try:
+        image, _ = read_reduced(path, longest=fp.WORKING_SIZE)
+        made = fp.fingerprint(image)
+    except Exception as exc:  # one bad file must never stop the indexing
+        return _reason(exc), None, None, None
+    return None, made.hashes.tobytes(), made.cdfs.tobytes(), made.thumbnail.tobytes()
+
+
+def _now(function: Callable, *args: object) -> Future:
+    """``function(*args)`` run on this thread, as a finished future."""
+    future: Future = Future()
+    future.set_result(function(*args))
+    return future
+
+
 class SimilarityIndex:
     """The fingerprint index of one folder and its subfolders.
 
@@ -170,64 +203,79 @@ class SimilarityIndex:
         return self._db.execute(query).fetchall()
 
     def _scan(self) -> tuple[dict[str, tuple[int, int]], list[tuple[str, str]]]:
-        """Image files below the root with (size, mtime_ns), and folders that cannot be listed."""
+        """Image files below the root with (size, mtime_ns), and folders that cannot be listed.
+
+        Hidden files and folders (a leading ``.``) are left out; links to files are followed,
+        links to folders are not.
+        """
         found: dict[str, tuple[int, int]] = {}
         problems: list[tuple[str, str]] = []
-
-        def relative(path: str) -> str:
-            return Path(path).relative_to(self.root).as_posix()
-
-        def unlistable(exc: OSError) -> None:
-            problems.append((relative(exc.filename), exc.strerror or str(exc)))
-
-        for folder, subfolders, names in os.walk(self.root, onerror=unlistable):
-            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-            for name in names:
-                if name.startswith(".") or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        suffixes = set(SUPPORTED_SUFFIXES)
+        folders = [(str(self.root), "")]  # (path, path relative to the root with a final "/")
+        while folders:
+            folder, prefix = folders.pop()
+            try:
+                with os.scandir(folder) as listing:
+                    entries = list(listing)
+            except OSError as exc:
+                problems.append((prefix[:-1] or ".", exc.strerror or str(exc)))
+                continue
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
                     continue
-                path = os.path.join(folder, name)
                 try:
-                    info = os.stat(path)
+                    if entry.is_dir():
+                        if not entry.is_symlink():
+                            folders.append((entry.path, prefix + name + "/"))
+                        continue
+                    if os.path.splitext(name)[1].lower() not in suffixes:
+                        continue
+                    info = entry.stat()
                 except OSError as exc:
-                    problems.append((relative(path), exc.strerror or str(exc)))
+                    problems.append((prefix + name, exc.strerror or str(exc)))
                     continue
                 if stat.S_ISREG(info.st_mode):
-                    found[relative(path)] = (info.st_size, info.st_mtime_ns)
+                    found[prefix + name] = (info.st_size, info.st_mtime_ns)
         return found, problems
-
-    def _store(self, relative: str, size: int, mtime_ns: int) -> None:
-        try:
-            image, _ = read_reduced(self.root / relative, longest=fp.WORKING_SIZE)
-            made = fp.fingerprint(image)
-            row = (None, made.hashes.tobytes(), made.cdfs.tobytes(), made.thumbnail.tobytes())
-        except Exception as exc:  # one bad file must never stop the indexing
-            row = (_reason(exc), None, None, None)
-        self._db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (relative, size, mtime_ns, *row),
-        )
 
     def update(
         self,
         *,
         progress: Callable[[int, int, str], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        workers: int | None = None,
     ) -> IndexUpdate:
         """Bring the index up to date with the folder, reading only new and changed files.
+
+        Files are decoded and fingerprinted on ``workers`` threads and stored, in path
+        order, by the calling thread: the index is the same whatever the number of workers.
 
         Parameters
         ----------
         progress : callable, optional
-            Called as ``progress(done, total, path)`` after each file read, where ``total``
+            Called as ``progress(done, total, path)`` after each file stored, where ``total``
             is the number of files that need reading and ``path`` is relative to the root.
         cancel : callable, optional
-            Polled before each file; when it returns True the update stops, keeping what it
-            has read (e.g. ``threading.Event().is_set``).
+            Polled before each file is stored; when it returns True the update stops,
+            keeping what it has stored (e.g. ``threading.Event().is_set``). Files that
+            other threads were reading meanwhile are read again next time.
+        workers : int, optional
+            Threads reading files; :func:`default_workers` by default. With 1, files are
+            read on the calling thread.
 
         Returns
         -------
         IndexUpdate
+
+        Raises
+        ------
+        SimilarityError
+            ``workers`` is less than 1.
         """
+        workers = default_workers() if workers is None else workers
+        if workers < 1:
+            raise SimilarityError(f"workers must be at least 1, got {workers}")
         start = time.perf_counter()
         rows = self._db.execute("SELECT path, size, mtime_ns FROM files")
         known = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
@@ -235,19 +283,30 @@ class SimilarityIndex:
         removed = [p for p in known if p not in found]
         todo = sorted(p for p, stamp in found.items() if known.get(p) != stamp)
         done, cancelled = 0, False
+        pool = ThreadPoolExecutor(workers, "measurer-index") if workers > 1 else None
+        ahead = 2 * workers if pool else 1  # files being read, including the one stored next
+        pending: deque[Future] = deque()
         try:
             self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in removed])
             for relative in todo:
                 if cancel is not None and cancel():
                     cancelled = True
                     break
-                self._store(relative, *found[relative])
+                for name in todo[done + len(pending) : done + ahead]:
+                    path = self.root / name
+                    pending.append(pool.submit(_columns, path) if pool else _now(_columns, path))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (relative, *found[relative], *pending.popleft().result()),
+                )
                 done += 1
                 if progress is not None:
                     progress(done, len(todo), relative)
                 if done % 200 == 0:
                     self._db.commit()
         finally:
+            if pool is not None:  # reads not started are dropped, running ones awaited
+                pool.shutdown(cancel_futures=True)
             self._db.commit()
             if removed or done:
                 self._arrays = None

@@ -8,7 +8,9 @@ by local features. ``measurer/resources/help/similarity.md`` says what the perce
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -16,8 +18,8 @@ import numpy as np
 
 from measurer.analysis import fingerprints as fp
 from measurer.analysis.features import Keypoints, detect_keypoints, match_keypoints
-from measurer.io.reduced import read_reduced
-from measurer.io.similarity_index import SimilarityError, SimilarityIndex
+from measurer.io.reduced import read_reduced, read_reduced_sizes
+from measurer.io.similarity_index import SimilarityError, SimilarityIndex, default_workers
 
 #: Methods of :func:`search`.
 METHODS = ("auto", "hash", "hist", "ssim", "orb")
@@ -85,7 +87,8 @@ def search(
     min_score : float
         Smallest score, in percent, returned.
     rerank : int
-        Images matched by local features with ``"auto"`` and ``"orb"``; 0 for none.
+        Images matched by local features with ``"auto"`` and ``"orb"``, on
+        :func:`~measurer.io.similarity_index.default_workers` threads; 0 for none.
 
     Returns
     -------
@@ -107,16 +110,19 @@ def search(
         raise SimilarityError(f"the minimum score is a percentage (0-100), got {min_score}")
     if rerank < 0:
         raise SimilarityError(f"rerank must be 0 or more, got {rerank}")
+    staged = method in ("auto", "orb")
     if isinstance(query, np.ndarray):
-        made = fp.fingerprint(query)
-    else:
-        made = fp.fingerprint(read_reduced(query, longest=fp.WORKING_SIZE)[0])
+        made, features = fp.fingerprint(query), (query, 1)
+    else:  # read once, decoded at the sizes needed
+        sizes = (fp.WORKING_SIZE, FEATURE_SIZE) if staged and rerank else (fp.WORKING_SIZE,)
+        decoded = read_reduced_sizes(query, sizes)
+        made, features = fp.fingerprint(decoded[0][0]), decoded[-1]
     ids, hashes, cdfs = index.fingerprints()
     skip = None if isinstance(query, np.ndarray) else index.row_id(query)
     skip = None if skip is None else int(np.searchsorted(ids, skip))
-    if method in ("auto", "orb"):
+    if staged:
         return _staged(
-            index, query, made, method, skip, rerank=rerank, top=top, min_score=min_score
+            index, features, made, method, skip, rerank=rerank, top=top, min_score=min_score
         )
     if method == "hash":
         total = fp.hash_similarity(made, hashes)
@@ -131,8 +137,9 @@ def search(
     return _results(index, ids, total, {method: total}, {}, min_score, top)
 
 
-def _staged(index, query, made, method, skip, *, rerank, top, min_score) -> list[SimilarImage]:
-    """``"auto"`` and ``"orb"``: a pool by hash and histogram, SSIM, then local features."""
+def _staged(index, features, made, method, skip, *, rerank, top, min_score) -> list[SimilarImage]:
+    """``"auto"`` and ``"orb"``: a pool by hash and histogram, SSIM, then local features of
+    ``features``, the query (image, factor) to detect them on."""
     ids, hashes, cdfs = index.fingerprints()
     h, c = fp.hash_similarity(made, hashes), fp.histogram_similarity(made, cdfs)
     size = max(POOL_SIZE, top or 0)
@@ -146,13 +153,13 @@ def _staged(index, query, made, method, skip, *, rerank, top, min_score) -> list
     feature = np.full(len(pool), np.nan)
     regions: dict[int, tuple] = {}
     if len(picked):
-        if isinstance(query, np.ndarray):
-            keypoints, query_factor = detect_keypoints(query), 1
-        else:
-            image, query_factor = read_reduced(query, longest=FEATURE_SIZE)
-            keypoints = detect_keypoints(image)
-        for j, relative in zip(picked, index.paths(ids[pool[picked]]), strict=True):
-            feature[j], *regions[j] = _match(index.root / relative, keypoints, query_factor)
+        keypoints = detect_keypoints(features[0])
+        paths = [index.root / p for p in index.paths(ids[pool[picked]])]
+        match = partial(_match, keypoints=keypoints, query_factor=features[1])
+        with ThreadPoolExecutor(min(default_workers(), len(paths))) as threads:
+            matched = list(threads.map(match, paths))  # decoding and matching release the GIL
+        for j, result in zip(picked, matched, strict=True):
+            feature[j], *regions[j] = result
     if method == "orb":
         found = {k: regions[j] for k, j in enumerate(picked)}
         only = feature[picked]

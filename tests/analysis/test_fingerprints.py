@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 
 import numpy as np
@@ -87,6 +88,35 @@ def test_popcount_lookup_table_for_old_numpy(monkeypatch):
     assert np.array_equal(fp.popcount(words), expected)
     monkeypatch.delattr(np, "bitwise_count", raising=False)
     assert np.array_equal(fp.popcount(words), expected)
+
+
+def test_comparisons_over_many_rows_agree_with_direct_ones():
+    # More rows than are compared at once: every chunk and every boundary between them.
+    rng = np.random.default_rng(11)
+    count = 20_000
+    hashes = rng.integers(0, 256, (count, fp.HASH_BYTES), dtype=np.uint8)
+    cdfs = np.sort(rng.integers(0, 256, (count, 4, fp.HIST_BINS), dtype=np.uint8), axis=2)
+    query = fp.fingerprint(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    equal = [0, 8191, 8192, 16384, count - 1]
+    hashes[equal] = query.hashes
+    hashes[5] = query.hashes_mirrored
+    cdfs[equal] = query.cdfs
+
+    def differing(reference: np.ndarray) -> np.ndarray:
+        """Fraction of differing bits of each row, averaged over the four hashes."""
+        bits = np.unpackbits(hashes ^ reference, axis=1)
+        ends = np.cumsum([0] + [n for _, n in fp.HASH_LAYOUT])
+        return np.mean([bits[:, a:b].mean(axis=1) for a, b in itertools.pairwise(ends)], axis=0)
+
+    fraction = np.minimum(differing(query.hashes), differing(query.hashes_mirrored))
+    found = fp.hash_similarity(query, hashes)
+    np.testing.assert_allclose(found, np.clip(1 - 2 * fraction, 0, 1), rtol=0, atol=1e-12)
+    assert (found[[*equal, 5]] == 1).all() and found.mean() < 0.1
+    emd = np.abs(cdfs.astype(int) - query.cdfs).mean(axis=(1, 2)) / 255  # W1, averaged
+    found = fp.histogram_similarity(query, cdfs)
+    expected = np.clip(1 - emd / fp.EMD_UNRELATED, 0, 1)
+    np.testing.assert_allclose(found, expected, rtol=0, atol=1e-12)
+    assert (found[equal] == 1).all() and 0 < found.mean() < 0.9
 
 
 def test_unrelated_noise_scores_near_zero():

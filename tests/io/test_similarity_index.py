@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -16,8 +17,14 @@ from skimage import data, transform
 
 from measurer.analysis.fingerprints import DEFAULT_THRESHOLD
 from measurer.io.images import ImageReadError
-from measurer.io.reduced import read_reduced
-from measurer.io.similarity_index import SimilarityError, SimilarityIndex, default_cache_dir
+from measurer.io.reduced import read_reduced, read_reduced_sizes
+from measurer.io.similarity_index import (
+    MAX_WORKERS,
+    SimilarityError,
+    SimilarityIndex,
+    default_cache_dir,
+    default_workers,
+)
 from measurer.io.similarity_search import search
 
 THRESHOLD = 100 * DEFAULT_THRESHOLD
@@ -204,9 +211,7 @@ def test_update_reads_only_new_and_changed_files(tmp_path):
         assert len(reopened) == 4 and reopened.update().added == 0
 
 
-def test_unreadable_files_are_listed_and_skipped(tmp_path, capfd):
-    folder = tmp_path / "images"
-    make_small_folder(folder, 2)
+def make_broken_files(folder: Path) -> None:
     jpeg = cv2.imencode(".jpg", data.coffee())[1].tobytes()
     png = cv2.imencode(".png", data.coffee())[1].tobytes()
     (folder / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
@@ -215,28 +220,91 @@ def test_unreadable_files_are_listed_and_skipped(tmp_path, capfd):
     (folder / "empty.tif").write_bytes(b"")
     (folder / "text.jpg").write_text("not an image")
     (folder / "notes.txt").write_text("not an image either, and not named like one")
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_unreadable_files_are_listed_and_skipped(tmp_path, capfd, workers):
+    folder = tmp_path / "images"
+    make_small_folder(folder, 2)
+    make_broken_files(folder)
     capfd.readouterr()
     with SimilarityIndex(folder, cache_dir=tmp_path / "cache") as index:
-        update = index.update()
+        update = index.update(workers=workers)
         errors = dict(update.errors)
         assert len(index) == 2 and update.images == 7
         unreadable = ["empty.tif", "garbage.png", "text.jpg", "truncated.jpg", "truncated.png"]
         assert sorted(errors) == unreadable
         assert "corrupt or truncated" in errors["truncated.jpg"]
+        # What libpng said about this file, heard while other threads decoded other files.
+        assert "libpng" in errors["truncated.png"] and "libpng" not in errors["truncated.jpg"]
         assert "empty" in errors["empty.tif"]
         assert index.errors() == sorted(update.errors)
         assert index.update().errors == update.errors  # still listed, not read again
     assert capfd.readouterr().err == ""  # libjpeg / libpng said nothing on stderr
 
 
-def test_cancel_keeps_what_was_read(tmp_path):
-    make_small_folder(tmp_path / "images", 5)
+def test_decoder_messages_stay_with_their_file_across_threads(tmp_path, capfd):
+    good = write(tmp_path / "good.png", data.coffee())
+    (tmp_path / "cut.png").write_bytes(good.read_bytes()[:20000])
+
+    def reason(path: Path) -> str:
+        try:
+            read_reduced(path, longest=64)
+        except ImageReadError as exc:
+            return exc.reason
+        return ""
+
+    capfd.readouterr()
+    with ThreadPoolExecutor(4) as pool:
+        reasons = list(pool.map(reason, [good, tmp_path / "cut.png"] * 8))
+    assert reasons[0::2] == [""] * 8
+    assert all("corrupt or truncated (libpng error" in r for r in reasons[1::2]), reasons
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_cancel_keeps_what_was_read(tmp_path, workers):
+    make_small_folder(tmp_path / "images", 6)
     calls = []
     with SimilarityIndex(tmp_path / "images", cache_dir=tmp_path / "cache") as index:
-        update = index.update(progress=lambda *a: calls.append(a), cancel=lambda: len(calls) >= 2)
+        update = index.update(
+            progress=lambda *a: calls.append(a), cancel=lambda: len(calls) >= 2, workers=workers
+        )
         assert update.cancelled and update.added == 2 and len(index) == 2
-        rest = index.update()
-        assert not rest.cancelled and rest.added == 3 and len(index) == 5
+        assert [c[2] for c in calls] == ["brick.png", "camera.png"]  # path order
+        rest = index.update(workers=workers)
+        assert not rest.cancelled and rest.added == 4 and len(index) == 6
+
+
+def test_threads_make_the_same_index_as_one(tmp_path):
+    folder = tmp_path / "images"
+    make_small_folder(folder, 6)
+    (folder / "sub").mkdir()
+    make_broken_files(folder / "sub")
+    contents = []
+    for workers in (1, 2, 5):
+        with SimilarityIndex(folder, cache_dir=tmp_path / f"cache{workers}") as index:
+            update = index.update(workers=workers)
+            assert (update.added, len(update.errors), len(index)) == (11, 5, 6)
+            with sqlite3.connect(index.db_path) as db:
+                contents.append(db.execute("SELECT rowid, * FROM files ORDER BY rowid").fetchall())
+    assert contents[0] == contents[1] == contents[2]
+    assert sum(row[5] is not None for row in contents[0]) == 6  # fingerprints, not only errors
+    with (
+        SimilarityIndex(folder, cache_dir=tmp_path / "cache1") as index,
+        pytest.raises(SimilarityError, match="workers"),
+    ):
+        index.update(workers=0)
+
+
+def test_default_workers_are_the_usable_cpus_up_to_a_limit(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(3)), raising=False)
+    assert default_workers() == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert default_workers() == MAX_WORKERS < 64
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert default_workers() == 1
 
 
 def test_cache_location(tmp_path, monkeypatch):
@@ -286,6 +354,35 @@ def test_read_reduced_decodes_at_the_smallest_sufficient_scale(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(path.read_bytes()[:5000])
     with pytest.raises(ImageReadError, match="corrupt or truncated"):
         read_reduced(tmp_path / "cut.jpg", longest=256)
+
+
+def test_one_read_decodes_at_several_sizes_as_opencv_does(tmp_path):
+    colour = cv2.resize(data.astronaut(), (2048, 1024))
+    reduced = {
+        (2, False): cv2.IMREAD_REDUCED_COLOR_2,
+        (8, False): cv2.IMREAD_REDUCED_COLOR_8,
+        (2, True): cv2.IMREAD_REDUCED_GRAYSCALE_2,
+        (8, True): cv2.IMREAD_REDUCED_GRAYSCALE_8,
+    }
+    for suffix in ("png", "jpg"):
+        for grey in (False, True):
+            path = write(tmp_path / f"{grey}.{suffix}", colour[:, :, 1] if grey else colour)
+            decoded = read_reduced_sizes(path, (256, 1024, 256))
+            assert [factor for _, factor in decoded] == [8, 2, 8]
+            for image, factor in decoded:
+                # A PNG is decompressed once and shrunk; OpenCV's reduced modes give the same.
+                flags = reduced[factor, grey] | cv2.IMREAD_IGNORE_ORIENTATION
+                expected = cv2.imdecode(np.fromfile(path, np.uint8), flags)
+                if not grey:
+                    expected = cv2.cvtColor(expected, cv2.COLOR_BGR2RGB)
+                np.testing.assert_array_equal(image, expected)
+    tifffile.imwrite(tmp_path / "deep.tif", data.camera().astype(np.uint16))
+    (one, f1), (two, f2) = read_reduced_sizes(tmp_path / "deep.tif", (64, 256))
+    assert f1 == f2 == 1 and one.dtype == np.uint16 and np.array_equal(one, data.camera())
+    assert np.array_equal(two, one)
+    (tmp_path / "cut.png").write_bytes((tmp_path / "False.png").read_bytes()[:5000])
+    with pytest.raises(ImageReadError, match="corrupt or truncated"):
+        read_reduced_sizes(tmp_path / "cut.png", (256, 1024))
 
 
 def test_empty_folder(tmp_path):
