@@ -14,10 +14,13 @@ import sys
 
 from measurer.cli.common import (
     add_calibration_options,
+    add_output_options,
     calibration_from_args,
     load_image,
     parse_floats,
     print_json,
+    wants_outputs,
+    write_outputs,
 )
 from measurer.cli.errors import CliError
 
@@ -213,6 +216,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_mask_options(parser)
     add_calibration_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of CSV")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -243,7 +247,14 @@ def measure(image_file, args: argparse.Namespace) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     """Measure the blobs of ``args.image``."""
     check_options(args)
-    rows, keys = _blob_table(load_image(args.image), args, args.image)
+    image = load_image(args.image)
+    rows, keys = _blob_table(image, args, args.image)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        flat = [flat_row(row) for row in rows]
+        annotations = analysis_annotations("blobs", image, flat, args)
+        write_outputs(args, image, annotations, calibration_from_args(args, image))
     if args.json:
         print_json(rows)
     else:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import argparse
 
-from measurer.cli.common import load_image, parse_floats, print_json
+from measurer.cli.common import (
+    add_output_options,
+    load_image,
+    parse_floats,
+    print_json,
+    wants_outputs,
+    write_outputs,
+)
 from measurer.cli.errors import CliError
 
 
@@ -49,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grid whose first cell starts at pixel X,Y (column, row), cells W×H pixels",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -103,7 +111,11 @@ def _colors_values(image_file, args: argparse.Namespace) -> dict:
 
 def measure(image_file, args: argparse.Namespace) -> list[dict]:
     """Table rows of one image: one per object, or per cell with ``--grid``."""
-    data = _colors_values(image_file, args)
+    return _rows(_colors_values(image_file, args))
+
+
+def _rows(data: dict) -> list[dict]:
+    """The table rows of the JSON object ``data``."""
     if "cells" in data:
         return data["cells"]
     rows = []
@@ -117,7 +129,13 @@ def measure(image_file, args: argparse.Namespace) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     """Classify colours in ``args.image`` and print the objects or cells with counts."""
     check_options(args)
-    data = _colors_values(load_image(args.image), args)
+    image = load_image(args.image)
+    data = _colors_values(image, args)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        annotations = analysis_annotations("colors", image, _rows(data), args)
+        write_outputs(args, image, annotations, image.calibration)
     if args.json:
         print_json(data)
     else:

@@ -20,9 +20,12 @@ from measurer.cli.blobs import (
 )
 from measurer.cli.common import (
     add_calibration_options,
+    add_output_options,
     calibration_from_args,
     load_image,
     print_json,
+    wants_outputs,
+    write_outputs,
 )
 from measurer.cli.errors import CliError
 
@@ -60,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pair", metavar="A,B", help="only the blobs labelled A and B")
     add_calibration_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of CSV")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -154,7 +158,13 @@ def measure(image_file, args: argparse.Namespace) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     """Measure the gaps between blobs of ``args.image``."""
     check_options(args)
-    rows, calibration = _gap_table(load_image(args.image), args, args.image)
+    image = load_image(args.image)
+    rows, calibration = _gap_table(image, args, args.image)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        annotations = analysis_annotations("gaps", image, [flat_row(r) for r in rows], args)
+        write_outputs(args, image, annotations, calibration)
     if args.json:
         print_json(rows)
     else:

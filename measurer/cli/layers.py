@@ -16,7 +16,15 @@ import sys
 
 import numpy as np
 
-from measurer.cli.common import add_calibration_options, load_image, parse_floats, print_json
+from measurer.cli.common import (
+    add_calibration_options,
+    add_output_options,
+    load_image,
+    parse_floats,
+    print_json,
+    wants_outputs,
+    write_outputs,
+)
 from measurer.cli.errors import CliError
 from measurer.core.calibration import Calibration
 
@@ -60,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("image", metavar="IMAGE", help="image file")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -162,8 +171,8 @@ def check_options(args: argparse.Namespace) -> None:
     _where(args)
 
 
-def _layers_values(image, args: argparse.Namespace) -> tuple[dict, float]:
-    """The JSON object of one image and the edge blur of its main profile."""
+def _layers_values(image, args: argparse.Namespace) -> tuple[dict, float, Calibration]:
+    """The JSON object of one image, the edge blur of its main profile and the calibration."""
     from measurer.analysis.layers import analyze_line
     from measurer.analysis.profiles import grayscale
 
@@ -174,13 +183,17 @@ def _layers_values(image, args: argparse.Namespace) -> tuple[dict, float]:
     angle = orientation.angle_deg if orientation is not None else None
     out = _line_dict(results[0], cal, angle)
     out["profiles"] = [_line_dict(r, cal, angle) for r in results[1:]]
-    return out, results[0].profile.blur
+    return out, results[0].profile.blur, cal
 
 
 def measure(image_file, args: argparse.Namespace) -> list[dict]:
     """Table rows of one image: one per layer of every profile (see the module docstring)."""
     check_options(args)
-    out, _ = _layers_values(image_file, args)
+    return _rows(_layers_values(image_file, args)[0])
+
+
+def _rows(out: dict) -> list[dict]:
+    """The table rows of the JSON object ``out``."""
     rows = []
     for number, line in enumerate([out, *out["profiles"]]):
         x0, y0, x1, y1 = line["line"]
@@ -196,7 +209,13 @@ def measure(image_file, args: argparse.Namespace) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     """Measure the layers of ``args.image`` along the profile(s) asked for."""
     check_options(args)
-    out, blur = _layers_values(load_image(args.image), args)
+    image = load_image(args.image)
+    out, blur, calibration = _layers_values(image, args)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        annotations = analysis_annotations("layers", image, _rows(out), args)
+        write_outputs(args, image, annotations, calibration)
     if args.json:
         print_json(out)
     else:

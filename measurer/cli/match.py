@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from measurer.cli.common import load_image, parse_floats, print_json
+from measurer.cli.common import (
+    add_output_options,
+    load_image,
+    parse_floats,
+    print_json,
+    wants_outputs,
+    write_outputs,
+)
 from measurer.cli.errors import CliError
 
 
@@ -40,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="template rotations to try, degrees counter-clockwise, e.g. 0,90,180,270",
     )
     parser.add_argument("--json", action="store_true", help="print the matches as JSON")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -84,7 +92,13 @@ def measure(image_file, args: argparse.Namespace) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     """Match ``args.template`` in ``args.image`` and print the matches."""
     check_options(args)
-    rows = measure(load_image(args.image), args)
+    image = load_image(args.image)
+    rows = measure(image, args)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        annotations = analysis_annotations("match", image, rows, args)
+        write_outputs(args, image, annotations, image.calibration)
     if args.json:
         print_json(rows)
         return 0

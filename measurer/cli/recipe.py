@@ -23,6 +23,8 @@ _IMAGE = "IMAGE"
 #: Options that are parts of a recipe other than its options, and where they go.
 _ELSEWHERE = {
     "json": "is not a recipe option: measurer batch writes a table",
+    "rois": "is not a recipe option: a batch writes tables (and --annotated DIR images)",
+    "annotated": "is not a recipe option: measurer batch --annotated DIR draws the images",
     "roi": 'goes in the recipe\'s "roi" ([x, y, width, height]), not in its options',
     "pixel-size": 'goes in the recipe\'s "calibration" ({"mode": "fixed", ...})',
     "unit": 'goes in the recipe\'s "calibration" ({"mode": "fixed", ...})',
@@ -62,7 +64,7 @@ def _layout(parser: argparse.ArgumentParser) -> tuple[dict[str, argparse.Action]
         else:
             positionals.append(action)
     options.update((action.dest, action) for action in positionals[1:])
-    elsewhere = {"json", "roi", "scalebar"} & set(options)
+    elsewhere = {"json", "roi", "scalebar", "rois", "annotated"} & set(options)
     if "pixel-size" in options:
         elsewhere |= {"pixel-size", "unit"}
     return {k: v for k, v in options.items() if k not in elsewhere}, elsewhere
@@ -159,8 +161,9 @@ def recipe_from_command(analysis: str, argv: list[str]) -> Recipe:
     options, elsewhere = _layout(parser)
     scalebar = "scalebar" not in elsewhere and "--scalebar" in argv
     args = parser.parse_args([_IMAGE, *(a for a in argv if not (scalebar and a == "--scalebar"))])
-    if getattr(args, "json", False):
-        raise CliError("--json " + _ELSEWHERE["json"])
+    for name in ("json", "rois", "annotated"):
+        if getattr(args, name, None):
+            raise CliError(f"--{name} {_ELSEWHERE[name]}")
     chosen = {}
     for name, action in options.items():
         value = getattr(args, action.dest)

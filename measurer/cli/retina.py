@@ -13,9 +13,12 @@ import math
 from measurer.cli.blobs import add_mask_options, load_mask, mask_from_image, parse_mask_options
 from measurer.cli.common import (
     add_calibration_options,
+    add_output_options,
     calibration_from_args,
     load_image,
     print_json,
+    wants_outputs,
+    write_outputs,
 )
 from measurer.cli.errors import CliError
 
@@ -85,6 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_mask_options(parser, roi=False)
     add_calibration_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -140,18 +144,28 @@ def _retina_values(image, args: argparse.Namespace, name: str | None = None) -> 
 def measure(image_file, args: argparse.Namespace) -> list[dict]:
     """The table row of one image (NaN for values that do not apply)."""
     check_options(args)
-    out = _retina_values(image_file, args)
+    return [_row(_retina_values(image_file, args))]
+
+
+def _row(out: dict) -> dict:
+    """The table row of the JSON object ``out``."""
     row = {key: out[key] for key in KEYS}
     for name, (x, y) in out["landmarks"].items():
         row[f"{name}_x"], row[f"{name}_y"] = x, y
     row["unit"] = out["unit"]
-    return [row]
+    return row
 
 
 def run(args: argparse.Namespace) -> int:
     """Measure the retina mask ``args.mask`` (merged with ``args.mask_b``)."""
     check_options(args)
-    out = _retina_values(load_image(args.mask), args, args.mask)
+    image = load_image(args.mask)
+    out = _retina_values(image, args, args.mask)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        annotations = analysis_annotations("retina", image, [_row(out)], args)
+        write_outputs(args, image, annotations, calibration_from_args(args, image))
     if args.json:
         print_json(out)
         return 0

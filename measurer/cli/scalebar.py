@@ -9,9 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from measurer.cli.common import load_image, print_json
+from measurer.cli.common import (
+    add_output_options,
+    load_image,
+    print_json,
+    wants_outputs,
+    write_outputs,
+)
 from measurer.cli.errors import CliError
-from measurer.core.calibration import normalize_unit
+from measurer.core.calibration import Calibration, normalize_unit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--length", type=float, metavar="L", help="the bar's physical length")
     parser.add_argument("--unit", metavar="U", help="unit of --length: nm, um, mm, cm or m")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -114,7 +121,13 @@ def measure(image_file, args: argparse.Namespace) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     """Detect the bar in ``args.image`` and print what it says."""
     check_options(args)
-    out, notes = _scalebar_values(load_image(args.image), args)
+    image = load_image(args.image)
+    out, notes = _scalebar_values(image, args)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        annotations = analysis_annotations("scalebar", image, [out], args)
+        write_outputs(args, image, annotations, _bar_calibration(out, image.calibration))
     if args.json:
         print_json(out)
     else:
@@ -122,6 +135,15 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"measurer scalebar: {note}", file=sys.stderr)
     return 0
+
+
+def _bar_calibration(out: dict, metadata: Calibration) -> Calibration:
+    """The calibration the bar gives when its length is known, else the file's."""
+    if out["pixel_size"] is None:
+        return metadata
+    return Calibration.from_known_distance(
+        out["length_px"], out["length"], out["unit"], source="scalebar"
+    )
 
 
 def _print_text(out: dict, path: str) -> None:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from measurer.cli.common import load_image, print_json
+from measurer.cli.common import (
+    add_output_options,
+    load_image,
+    print_json,
+    wants_outputs,
+    write_outputs,
+)
 from measurer.cli.errors import CliError
 
 
@@ -37,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="smallest excursion (pixels) on both sides of a turn (default 5)",
     )
     parser.add_argument("--json", action="store_true", help="print the trace and turns as JSON")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -68,7 +75,13 @@ def measure(image_file, args: argparse.Namespace) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     """Trace ``args.image`` and print its turning points."""
-    result, turns = _trace(load_image(args.image), args)
+    image = load_image(args.image)
+    result, turns = _trace(image, args)
+    if wants_outputs(args):
+        from measurer.cli.overlays import analysis_annotations
+
+        annotations = analysis_annotations("turns", image, turns, args)
+        write_outputs(args, image, annotations, image.calibration)
     if args.json:
         trace = [[round(col, 3), round(row, 3)] for row, col in result.trace.tolist()]
         print_json({"trace": trace, "turns": turns})

@@ -217,3 +217,13 @@ def test_recipe_arguments_of_other_analyses(tmp_path):
     assert (args.classes, args.min_area) == (["a=1,2,3", "b=4,5,6"], 3)
     args = recipe_args(Recipe("layers", {"auto": True, "profiles": 3}, roi=(1, 2, 30, 40)))
     assert (args.roi, args.auto, args.profiles, args.pixel_size) == ("1,2,30,40", True, 3, None)
+
+
+@pytest.mark.parametrize("option", [["--rois", "x.zip"], ["--annotated", "x.png"]])
+def test_output_options_are_not_recipe_options(tmp_path, option, capsys):
+    from measurer.cli.main import main
+
+    out = tmp_path / "r.json"
+    assert main(["recipe", "blobs", "--min-area", "5", *option, "--out", str(out)]) == 2
+    assert "is not a recipe option" in capsys.readouterr().err
+    assert not out.exists()
