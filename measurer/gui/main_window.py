@@ -174,6 +174,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     "file.save",
                     "file.export",
                     "file.import",
+                    "file.save_recipe",
                     "file.next",
                     "file.prev",
                 )

@@ -85,6 +85,11 @@ def build_menus(window: MainWindow) -> dict[str, QtGui.QAction]:
     )
     actions["file.export.view"] = _action(window, "Image with overlays as PNG…", files.export_view)
     export.addActions([actions["file.export.profile"], actions["file.export.view"]])
+    actions["file.batch"] = _action(window, "&Batch…", lambda: _open_batch(window))
+    actions["file.save_recipe"] = _action(
+        window, "Save analysis as &recipe…", lambda: _save_recipe(window)
+    )
+    menu.addActions([actions["file.save_recipe"], actions["file.batch"]])
     menu.addSeparator()
     menu.addAction(_action(window, "&Quit", window.close, keys.Quit))
 
@@ -172,6 +177,20 @@ def build_menus(window: MainWindow) -> dict[str, QtGui.QAction]:
     menu.addAction(_action(window, "&Measurement definitions", window.measure.show_definitions))
     menu.addAction(_action(window, "&About measurer", window.measure.show_about))
     return actions
+
+
+def _open_batch(window: MainWindow) -> None:
+    """File → Batch: imported on use, to keep start-up quick."""
+    from measurer.gui.dialogs.batch_dialog import BatchDialog
+
+    BatchDialog(window).show()
+
+
+def _save_recipe(window: MainWindow) -> None:
+    """File → Save analysis as recipe."""
+    from measurer.gui.dialogs.recipe_saving import save_recipe_as
+
+    save_recipe_as(window)
 
 
 def _fill_history(window: MainWindow, menu: QtWidgets.QMenu) -> None:
