@@ -79,7 +79,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actions_by_name = build_menus(self)
         self.analysis_panels: dict[str, QtWidgets.QWidget] = {}
         for panel_class in panel_classes():
-            self.add_analysis_panel(panel_class)
+            self.add_analysis_panel(panel_class, visible=False)
         self._wire()
         self.resizeDocks(
             [self.histogram_dock, self.profile_dock], [340, 340], QtCore.Qt.Orientation.Horizontal
@@ -100,12 +100,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def add_analysis_panel(self, panel_class: type) -> QtWidgets.QWidget:
-        """Dock an analysis panel (tabbed with the profile) and list it in the Analyze menu."""
+    def add_analysis_panel(self, panel_class: type, *, visible: bool = True) -> QtWidgets.QWidget:
+        """Dock an analysis panel (tabbed with the profile) and list it in the Analyze menu.
+
+        The built-in panels start hidden, so the window opens uncluttered; the Analyze menu
+        shows one as a tab.
+        """
         panel = panel_class(self)
         dock = self._dock(panel.title, panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.profile_dock, dock)
-        self.profile_dock.raise_()
+        if visible:
+            dock.raise_()
+        else:
+            dock.hide()
+            self.profile_dock.raise_()
         action = self.analyze_menu.addAction(f"{panel.title}…")
         action.triggered.connect(lambda: (dock.show(), dock.raise_()))
         self.analysis_panels[panel.analysis] = panel
