@@ -1,7 +1,8 @@
 """Blob statistics of a binary mask: area, perimeter, centroid, box, extreme points, outline.
 
 Everything is computed for all blobs at once from OpenCV's connected components and outer
-contours with vectorised numpy (no Python loop per blob); with 8-connectivity the contours are
+contours with vectorised numpy (no Python loop per blob; the pixel sides of the contours come
+from :func:`measurer.analysis.outlines.contour_edges`); with 8-connectivity the contours are
 traced on a helper thread while OpenCV labels the mask (both release the GIL), so 10,000+ blobs
 on an 8192 x 8192 mask cost about 1.5 times the labelling alone (``bench/bench_blobs.py``).
 """
@@ -15,6 +16,7 @@ import cv2
 import numpy as np
 
 from measurer.analysis.masks import MaskError, as_binary, is_binary
+from measurer.analysis.outlines import contour_edges, cyclic_shift, loop_order
 
 _CUT = 2.0 - np.sqrt(2.0)  # length saved by cutting one pixel corner (ImageJ)
 _CHUNK = 4_000_000  # pixels examined per batch when looking for extreme points
@@ -80,8 +82,12 @@ class BlobsResult:
         calibrated perimeters with anisotropic pixels.
     outline_vertices : ndarray of float, shape (K, 2), or None
         With ``blob_stats(..., outlines=True)``: the corners of every blob's outer outline
-        polygon, ``(row, col)`` on pixel edges (half-integers), counter-clockwise on screen;
-        blob ``i`` has rows ``outline_offsets[i]:outline_offsets[i + 1]``.
+        polygon (holes enclosed), ``(row, col)`` on pixel edges (half-integers), in ImageJ's
+        wand order; blob ``i`` has rows ``outline_offsets[i]:outline_offsets[i + 1]``. For
+        8-connectivity the outline of blob ``i`` is exactly
+        :func:`~measurer.analysis.outlines.mask_outline_polygon` of ``labels == i + 1``; for
+        4-connectivity the outline also crosses where the blob touches itself at a corner, so
+        background reached only through such a corner is enclosed as well.
     outline_offsets : ndarray of int, shape (n + 1,), or None
     """
 
@@ -241,60 +247,6 @@ def _trace(source: np.ndarray, labels: np.ndarray | None, outlines: bool) -> tup
     return first, steps, vx, vy, chain
 
 
-def _direction_tables() -> tuple[np.ndarray, ...]:
-    """Pixel edges passed at a contour pixel, per (incoming, outgoing) step.
-
-    A step is coded ``(dy + 1) * 3 + (dx + 1)``; ``q = 9 * incoming + outgoing`` and ``q = 81``
-    is a lone pixel. OpenCV walks outer contours with the blob on its left; turning from the
-    previous pixel to the next one counter-clockwise (on screen) passes over the background
-    sides of the pixel, named 0 = right, 1 = top, 2 = left, 3 = bottom. Returns the number of
-    sides per ``q``, where its list starts in a flat table, the flat table, the number of
-    top/bottom sides and the position of the right side in the list (-1 if absent).
-    """
-    angle = {(1, 0): 0, (1, -1): 1, (0, -1): 2, (-1, -1): 3, (-1, 0): 4, (-1, 1): 5, (0, 1): 6}
-    angle[(1, 1)] = 7
-    count, start, horizontal, right = (np.zeros(82, np.int32) for _ in range(4))
-    flat: list[int] = []
-    for q in range(82):
-        code_in, code_out = divmod(q, 9)
-        step_in = (code_in % 3 - 1, code_in // 3 - 1)
-        step_out = (code_out % 3 - 1, code_out // 3 - 1)
-        if q == 81:
-            d_in, span = 0, 8
-        elif step_in in angle and step_out in angle:
-            d_in = angle[step_in]
-            span = (angle[step_out] - d_in - 1) % 8
-        else:
-            d_in, span = 0, 0  # impossible step
-        sides = [((d_in + k) % 8) // 2 for k in range(1, span + 1) if (d_in + k) % 2 == 0]
-        count[q], start[q] = len(sides), len(flat)
-        horizontal[q] = sum(side % 2 for side in sides)
-        right[q] = sides.index(0) if 0 in sides else -1
-        flat.extend(sides)
-    return count, start, np.array(flat, np.int8), horizontal, right
-
-
-_SIDE_COUNT, _SIDE_START, _SIDES, _SIDE_HORIZONTAL, _SIDE_RIGHT = _direction_tables()
-# Outline corner at the start of each side, as (dx, dy) from the pixel's top-left corner.
-_SIDE_START_DX = np.array([1, 1, 0, 0], np.int32)
-_SIDE_START_DY = np.array([1, 0, 0, 1], np.int32)
-
-
-def _shift(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, back: bool) -> np.ndarray:
-    """``values`` moved one place within each cyclic segment ``starts[i]:ends[i]``.
-
-    ``back`` gives each element its predecessor (the last element for a segment's first).
-    """
-    out = np.empty_like(values)
-    if back:
-        out[1:] = values[:-1]
-        out[starts] = values[ends - 1]
-    else:
-        out[:-1] = values[1:]
-        out[ends - 1] = values[starts]
-    return out
-
-
 def _traced_perimeters(
     x: np.ndarray, y: np.ndarray, lengths: np.ndarray, outlines: bool
 ) -> tuple[np.ndarray, ...]:
@@ -306,35 +258,22 @@ def _traced_perimeters(
     """
     n = len(lengths)
     starts = np.cumsum(lengths) - lengths
-    ends = starts + lengths
-    step_out = (_shift(y, starts, ends, False) - y + 1) * 3 + (
-        _shift(x, starts, ends, False) - x + 1
-    )
-    q = 9 * (8 - _shift(step_out, starts, ends, True)) + step_out  # a step back is 8 - code
-    q[starts[lengths == 1]] = 81
-    k = _SIDE_COUNT[q]
-    n_edges = np.add.reduceat(k, starts)
-    horizontal = np.add.reduceat(_SIDE_HORIZONTAL[q], starts)
-    edge_offsets = np.cumsum(k) - k
-    side = _SIDES[np.repeat(_SIDE_START[q] - edge_offsets, k) + np.arange(int(n_edges.sum()))]
-    first_edge = np.cumsum(n_edges) - n_edges
+    edges = contour_edges(x, y, lengths)
 
     # ImageJ starts at the bottom end of the right side of the first run of the top row.
     top = np.minimum.reduceat(y, starts)
     big = np.iinfo(x.dtype).max
-    key = np.where((_SIDE_RIGHT[q] >= 0) & (y == np.repeat(top, lengths)), x, big)
+    key = np.where((edges.right >= 0) & (y == np.repeat(top, lengths)), x, big)
     start_pixel = np.flatnonzero(key == np.repeat(np.minimum.reduceat(key, starts), lengths))
-    start_vertex = edge_offsets[start_pixel] + _SIDE_RIGHT[q[start_pixel]]
+    start_vertex = edges.first_side[start_pixel] + edges.right[start_pixel]
 
     # A corner is a vertex where the direction changes (vertex i = start of side i).
-    is_corner = side != _shift(side, first_edge, first_edge + n_edges, True)
-    corner = np.flatnonzero(is_corner)
-    n_corners = np.add.reduceat(is_corner, first_edge).astype(np.int64)
+    corner, n_corners = edges.corners, edges.corner_count
     first_corner = np.cumsum(n_corners) - n_corners
     last_corner = first_corner + n_corners - 1
     chain = np.repeat(np.arange(n), n_corners)
-    out_side = _shift(corner, first_corner, last_corner + 1, False) - corner
-    out_side[last_corner] += n_edges  # the wrap from the last corner back to the first
+    out_side = cyclic_shift(corner, first_corner, last_corner + 1, False) - corner
+    out_side[last_corner] += edges.total  # the wrap from the last corner back to the first
     # ImageJ walks the other way round, so a corner's outgoing side here is its incoming side
     # there; its first corner (always counted) is the last one at or before the start vertex.
     v0 = np.searchsorted(corner, start_vertex, side="right") - 1
@@ -361,12 +300,11 @@ def _traced_perimeters(
     tail[run_chain[odd & (run_end == last_corner[run_chain] + 1)]] = True
     counted += head & tail
 
+    horizontal = edges.horizontal
     if not outlines:
-        return horizontal, n_edges - horizontal, counted, None, None, None
-    pixel = np.repeat(np.arange(len(x), dtype=np.int32), k)[corner]
-    vx = x[pixel] + _SIDE_START_DX[side[corner]]
-    vy = y[pixel] + _SIDE_START_DY[side[corner]]
-    return horizontal, n_edges - horizontal, counted, vx, vy, chain
+        return horizontal, edges.total - horizontal, counted, None, None, None
+    vx, vy = edges.corner_points(x, y)
+    return horizontal, edges.total - horizontal, counted, vx, vy, chain
 
 
 def _label(mask8: np.ndarray, connectivity: int, min_area: int) -> tuple:
@@ -440,6 +378,8 @@ def blob_stats(
         moved = sizes[chains]
         starts = (np.cumsum(sizes) - sizes)[chains]
         index = np.repeat(starts - (np.cumsum(moved) - moved), moved) + np.arange(moved.sum())
+        vy, vx = vy[index], vx[index]
+        index = loop_order(vy, vx, moved, clockwise=True, top_left_at=-2)  # ImageJ's wand order
         # Lattice corner (x, y) is (row, col) = (y - 0.5, x - 0.5) with centres at integers.
         vertices = np.stack([vy[index], vx[index]], axis=1) - 0.5
         outline_offsets = np.r_[0, np.cumsum(moved)]

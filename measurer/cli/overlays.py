@@ -6,7 +6,7 @@ measurer's coordinates (``(row, col)``, pixel centres at integers); :func:`analy
 picks the right one. The same list goes into the ImageJ ROI set and onto the annotated image:
 
 * blobs: each blob's outline traced along pixel edges (``"blob N"``), so Fiji measures the
-  area and centroid of the table (a blob with holes: its outline encloses them);
+  area and centroid of the table (a blob with holes: a keyhole polygon that goes round them);
 * gaps: the shortest distance of each pair as a line between its closest points;
 * retina: each landmark as a point named after it;
 * scalebar: the bar as a line between its outer edges (its length is ``length_px``);
@@ -93,7 +93,8 @@ def _box(x: float, y: float, w: float, h: float) -> list[tuple[float, float]]:
 
 
 def blob_shapes(image_file, rows: list[dict], args: argparse.Namespace) -> list[Annotation]:
-    """Each blob's outline along pixel edges, labelled as the table labels it."""
+    """Each blob's outline along pixel edges, round its holes too (a keyhole polygon), so Fiji
+    measures the blob's own area and centroid; labelled as the table labels it."""
     from scipy import ndimage as ndi
 
     from measurer.analysis.blobs import label_blobs
@@ -107,7 +108,9 @@ def blob_shapes(image_file, rows: list[dict], args: argparse.Namespace) -> list[
     shapes: list[Annotation] = []
     for number, where in enumerate(ndi.find_objects(labels), start=1):
         # The blob's own box keeps tracing linear in the image size, however many blobs.
-        outline = mask_outline_polygon(labels[where] == number, connectivity=args.connectivity)
+        outline = mask_outline_polygon(
+            labels[where] == number, connectivity=args.connectivity, holes=True
+        )
         offset = (where[0].start, where[1].start)
         shapes.append(_shape(Kind.POLYGON, outline + offset, f"blob {number}"))
     return shapes

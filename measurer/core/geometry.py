@@ -26,6 +26,23 @@ def path_length(vertices: np.ndarray, scale: Scale, *, closed: bool = False) -> 
     return float(np.hypot(*np.diff(p, axis=0).T).sum())
 
 
+def outline_length(vertices: np.ndarray, scale: Scale) -> float:
+    """Perimeter of a closed outline, leaving out zero-width bridges.
+
+    A keyhole outline (a blob with holes, traced as one polygon) walks each bridge from the
+    outer boundary to a hole and back; those sides are not part of the shape's boundary, so a
+    side whose exact reverse is also a side is not counted. Hole boundaries are counted.
+    """
+    p = np.asarray(vertices, dtype=float)
+    ends = np.vstack([p[1:], p[:1]])
+    sides = {(tuple(a), tuple(b)) for a, b in zip(p.tolist(), ends.tolist(), strict=True)}
+    keep = np.array(
+        [(tuple(b), tuple(a)) not in sides for a, b in zip(p.tolist(), ends.tolist(), strict=True)]
+    )
+    d = (ends - p)[keep] * np.asarray(scale, dtype=float)
+    return float(np.hypot(d[:, 0], d[:, 1]).sum())
+
+
 def line_angle(start: np.ndarray, end: np.ndarray, scale: Scale) -> float:
     """Angle of the line from ``start`` to ``end`` in degrees, as ImageJ reports it.
 

@@ -21,6 +21,7 @@ from measurer.core.calibration import PIXEL_UNIT, Calibration
 from measurer.core.geometry import (
     ellipse_perimeter,
     line_angle,
+    outline_length,
     path_length,
     polygon_area_centroid,
     vertex_angle,
@@ -168,7 +169,7 @@ def _shape_values(
         centre = v.mean(axis=0)
     else:  # polygon, freehand
         area, centre = polygon_area_centroid(v, scale)
-        values = {"Area": area, "Perim.": path_length(v, scale, closed=True)}
+        values = {"Area": area, "Perim.": outline_length(v, scale)}
     values.update({"X": centre[1] * scale[1], "Y": centre[0] * scale[0]})
     values.update(_bounds(v, scale))
     if image is not None:

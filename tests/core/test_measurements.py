@@ -288,3 +288,28 @@ def test_zero_length_profile_has_no_statistics_but_a_row():
     (row,) = measure_annotation(Annotation(1, "profile", [(4, 4), (4, 4)]), ISO, image=image)
     assert row["Count"] == 0 and row["Length (px)"] == 0.0
     assert "Mean" not in row
+
+
+def test_perimeter_of_a_keyhole_outline_leaves_out_the_bridge():
+    from measurer.core.geometry import outline_length
+
+    # A 10x10 square with a 2x2 hole, joined by a bridge from the top edge down to the hole.
+    outer = [
+        (0, 0),
+        (0, 4),
+        (4, 4),
+        (4, 6),
+        (6, 6),
+        (6, 4),
+        (4, 4),
+        (0, 4),
+        (0, 10),
+        (10, 10),
+        (10, 0),
+    ]
+    # Walks: top edge to x=4, down the bridge, round the hole (reversed), back up, on round.
+    length = outline_length(np.array(outer, dtype=float), (1.0, 1.0))
+    assert length == pytest.approx(40 + 8)  # outer square + hole, no bridge
+    assert outline_length(np.array(outer, dtype=float), (2.0, 1.0)) == pytest.approx(60 + 12)
+    square = np.array([(0, 0), (0, 3), (2, 3), (2, 0)], dtype=float)
+    assert outline_length(square, (1.0, 1.0)) == pytest.approx(10)

@@ -170,6 +170,65 @@ def test_outline_rows_are_the_blob_statistics(qtbot, window, tmp_path):
     assert len(window.panel.overlay.names) == 4 * len(blobs) + 4  # each landmark named
 
 
+def check_blob_rows(window, mask, connectivity=8):
+    """Each blob's outline row has blob_stats' area (holes excluded), centroid and box, and
+    its polygon covers exactly the blob's pixels."""
+    from skimage.draw import polygon
+
+    from measurer.analysis.blobs import label_blobs
+
+    blobs = blob_stats(mask, connectivity=connectivity)
+    labels = label_blobs(mask, connectivity=connectivity)
+    outlines = [a for a in window.document.annotations.values() if a.kind is Kind.POLYGON]
+    assert len(outlines) == len(blobs)
+    for i, outline in enumerate(outlines):
+        r = row(window, f"blob {i + 1}")
+        top, left, height, width = blobs.bbox[i]
+        assert r["Area (px²)"] == blobs.area[i]  # exactly
+        assert (r["X (px)"], r["Y (px)"]) == pytest.approx(blobs.centroid[i][::-1], abs=1e-9)
+        assert (r["BX (px)"], r["BY (px)"], r["Width (px)"], r["Height (px)"]) == (
+            left, top, width, height,
+        )  # fmt: skip
+        rows_in, cols_in = polygon(outline.vertices[:, 0], outline.vertices[:, 1], mask.shape)
+        inside = np.zeros(mask.shape, bool)
+        inside[rows_in, cols_in] = True
+        np.testing.assert_array_equal(inside, labels == i + 1)
+    return blobs
+
+
+@pytest.mark.skipif(not (SAMPLES / "retina_hole_mask.png").exists(), reason="no bundled sample")
+def test_retina_sample_blob_rows_leave_out_the_cyst(qtbot, window):
+    open_image(qtbot, window, SAMPLES / "retina_hole_mask.png")
+    run(qtbot, window)
+    mask = window.document.image > 0
+    blobs = check_blob_rows(window, mask)
+    assert blobs.area.tolist() == [119242, 118939]  # the sample's README
+    # The left region's outer outline encloses its cyst (549 px); its row does not.
+    left = blob_stats(mask, outlines=True).outline(0)
+    assert polygon_area_centroid(left, (1.0, 1.0))[0] == 119242 + 549
+    assert row(window, "blob 1")["Area (px²)"] == 119242
+
+
+def test_blobs_with_holes_and_blobs_in_holes(qtbot, window, tmp_path):
+    mask = rectangles_mask((40, 60), [(2, 2, 30, 30), (5, 40, 12, 12)])
+    mask[6:26, 6:26] = False  # a hole of 400 px with a ring inside it, and a dot in the ring
+    mask[10:22, 10:22] = True
+    mask[13:19, 13:19] = False
+    mask[15, 15] = True
+    mask[9:12, 44:47] = False  # a hole touching the next one at a corner
+    mask[12, 47] = False
+    mask[35, 0:60:2] = True  # a row of pixels
+    mask[36, 1:60:2] = True  # touching it at corners: one 8-connected blob, 60 4-connected
+    open_image(qtbot, window, write(tmp_path, "holes.png", mask))
+    run(qtbot, window)
+    blobs = check_blob_rows(window, mask)
+    assert blobs.area.tolist()[:4] == [30 * 30 - 400, 144 - 10, 144 - 36, 1]
+    choose(window.panel.connectivity, 4)
+    run(qtbot, window)
+    blobs = check_blob_rows(window, mask, connectivity=4)
+    assert len(blobs) == 4 + 60
+
+
 def test_non_binary_image_says_why_and_the_app_stays_up(qtbot, window, tmp_path):
     grey = np.tile(np.arange(64, dtype=np.uint8) * 4, (40, 1))
     open_image(qtbot, window, write(tmp_path, "grey.png", grey / 255))

@@ -18,51 +18,24 @@ from measurer.core.derived_colors import CELL_PREFIX, ROLE_PREFIX
 
 
 def pixel_outline(mask: np.ndarray) -> np.ndarray:
-    """The outer outline of a mask's largest 8-connected object, along pixel edges.
+    """The outline of a mask's one 8-connected object along pixel edges, round its holes too.
 
     Parameters
     ----------
     mask : ndarray of shape (M, N)
-        Nonzero pixels are the object (one 8-connected component without holes: its polygon
-        area then equals its pixel count).
+        Nonzero pixels are the object: one 8-connected component.
 
     Returns
     -------
     ndarray of shape (K, 2)
-        Polygon vertices ``(row, col)`` at pixel corners (``x.5``), counter-clockwise on
-        screen, without collinear vertices. Two pixels touching by a corner share that corner
-        as a vertex.
+        Polygon vertices ``(row, col)`` at pixel corners (``x.5``), without collinear vertices:
+        :func:`~measurer.analysis.outlines.mask_outline_polygon` with ``holes=True``, so the
+        polygon's area is the object's pixel count (holes excluded) and its pixels are the
+        object's. Two pixels touching by a corner share that corner as a vertex.
     """
-    import cv2
+    from measurer.analysis.outlines import mask_outline_polygon
 
-    mask = np.asarray(mask) != 0
-    if not mask.any():
-        raise ValueError("the mask is empty")
-    # Each pixel becomes 3×3 points of a finer grid (its corners, edge midpoints and centre),
-    # so the traced boundary runs along the pixels' edges.
-    rows, cols = np.nonzero(mask)
-    fine = np.zeros((2 * mask.shape[0] + 3, 2 * mask.shape[1] + 3), np.uint8)
-    for dr in range(3):
-        for dc in range(3):
-            fine[2 * rows + dr + 1, 2 * cols + dc + 1] = 1
-    contours, _ = cv2.findContours(fine, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    points = max(contours, key=len)[:, 0, ::-1]  # (row, col) on the fine grid
-    # The tracing follows 8-connected borders and cuts inner corners diagonally: put the
-    # corner back (of the two corners of the diagonal step, the one on the object).
-    following = np.roll(points, -1, axis=0)
-    diagonal = (points != following).all(axis=1)
-    corner = np.column_stack([points[:, 0], following[:, 1]])
-    other = np.column_stack([following[:, 0], points[:, 1]])
-    inside = fine[corner[:, 0], corner[:, 1]] > 0
-    inserted = np.where(inside[:, None], corner, other)[diagonal]
-    at = np.arange(len(points)) + np.concatenate([[0], np.cumsum(diagonal)[:-1]])
-    path = np.empty((len(points) + len(inserted), 2), dtype=np.int64)
-    path[at] = points
-    path[at[diagonal] + 1] = inserted
-    incoming, outgoing = path - np.roll(path, 1, axis=0), np.roll(path, -1, axis=0) - path
-    turn = incoming[:, 0] * outgoing[:, 1] - incoming[:, 1] * outgoing[:, 0]
-    path = path[turn != 0]
-    return (path - 1) / 2 - 0.5
+    return mask_outline_polygon(mask, holes=True)
 
 
 def object_shapes(result: Any) -> list[Annotation]:

@@ -198,21 +198,51 @@ def _point(vertex: Sequence[float], role: str, label: str) -> Annotation:
     return Annotation(0, Kind.POINTS, [vertex], label=label, role=role)
 
 
-def blob_shapes(blobs: Any, name: str, landmarks: Sequence[str]) -> list[Annotation]:
+def blob_outlines(blobs: Any, mask: np.ndarray) -> list[np.ndarray]:
+    """Each blob's outline along pixel edges, round its holes too (a keyhole polygon).
+
+    ``blobs`` comes from ``blob_stats(mask, ..., outlines=True)``. The area, centroid and
+    pixels of each polygon are the blob's, holes excluded. Blobs whose outer outline encloses
+    nothing else keep it; the others are traced again with
+    :func:`~measurer.analysis.outlines.mask_outline_polygon` (``holes=True``) in their box.
+    """
+    from scipy import ndimage as ndi
+
+    from measurer.analysis.outlines import mask_outline_polygon
+
+    vertices, offsets = blobs.outline_vertices, blobs.outline_offsets
+    outlines = [blobs.outline(i) for i in range(len(blobs))]
+    following = np.roll(vertices, -1, axis=0)
+    following[offsets[1:] - 1] = vertices[offsets[:-1]]
+    cross = vertices[:, 1] * following[:, 0] - following[:, 1] * vertices[:, 0]
+    enclosed = np.add.reduceat(cross, offsets[:-1]) / 2 if len(blobs) else cross
+    structure = np.ones((3, 3), bool) if blobs.connectivity == 8 else None
+    for i in np.flatnonzero(enclosed != blobs.area):  # blobs with holes
+        top, left, height, width = blobs.bbox[i]
+        labels, _ = ndi.label(mask[top : top + height, left : left + width], structure)
+        seed = labels[blobs.topmost[i][0] - top, blobs.topmost[i][1] - left]
+        outlines[i] = mask_outline_polygon(
+            labels == seed, connectivity=blobs.connectivity, holes=True
+        ) + np.array([top, left])
+    return outlines
+
+
+def blob_shapes(
+    blobs: Any, mask: np.ndarray, name: str, landmarks: Sequence[str]
+) -> list[Annotation]:
     """Each blob's outline (role ``"masks:blob:<name><i>"``) followed by its landmarks.
 
-    ``landmarks`` are names of :data:`~measurer.core.derived_masks.EXTREMES`; the deepest point
-    is the blob's bottommost pixel. Outlines run along pixel edges, so a blob without holes
-    has an outline whose area is its pixel count.
+    ``blobs`` comes from ``blob_stats(mask, ..., outlines=True)``; the outlines are those of
+    :func:`blob_outlines`, so a blob's polygon row has the blob's area (holes excluded) and
+    centroid. ``landmarks`` are names of :data:`~measurer.core.derived_masks.EXTREMES`; the
+    deepest point is the blob's bottommost pixel.
     """
     arrays = {e: blobs.bottommost if e == "deepest" else getattr(blobs, e) for e in landmarks}
     shapes = []
-    for i in range(len(blobs)):
+    for i, outline in enumerate(blob_outlines(blobs, mask)):
         label = f"{name}{i + 1}"
         shapes.append(
-            Annotation(
-                0, Kind.POLYGON, blobs.outline(i), label=f"blob {label}", role=BLOB_PREFIX + label
-            )
+            Annotation(0, Kind.POLYGON, outline, label=f"blob {label}", role=BLOB_PREFIX + label)
         )
         for extreme, points in arrays.items():
             shapes.append(
@@ -277,7 +307,7 @@ def _blobs(masks: list[tuple[str, np.ndarray]], options: MaskOptions) -> MasksOu
         blobs = blob_stats(
             mask, connectivity=options.connectivity, min_area=min_area, outlines=True
         )
-        shapes += blob_shapes(blobs, name, options.landmarks)
+        shapes += blob_shapes(blobs, mask, name, options.landmarks)
         results.append(blobs)
         edge = int(np.count_nonzero(blobs.touches_edge))
         count = f"{len(blobs)} blob{'s' if len(blobs) != 1 else ''}"
