@@ -227,34 +227,79 @@ def check_options(args: argparse.Namespace) -> None:
     parse_mask_options(args)
 
 
-def _blob_table(image, args: argparse.Namespace, name: str | None = None):
-    """``(rows, keys)`` of one image, rows as the JSON output has them."""
+def _blobs(image, args: argparse.Namespace, name: str | None = None):
+    """``(BlobsResult, calibration)`` of one image."""
     from measurer.analysis.blobs import blob_stats
 
     mask = mask_from_image(image, args, name)
     calibration = calibration_from_args(args, image)
     result = blob_stats(mask, connectivity=args.connectivity, min_area=args.min_area)
-    return blob_rows(result, calibration), KEYS + (UNIT_KEYS if calibration.is_calibrated else ())
+    return result, calibration
+
+
+def _flat_columns(result, calibration) -> dict[str, list]:
+    """The columns of :func:`measure`, whole arrays at a time: the values ``blob_rows`` and
+    ``flat_row`` give blob by blob (Python ints, floats and bools), in the same order."""
+    import numpy as np
+
+    def ints(values) -> list:
+        return np.asarray(values).astype(np.int64).tolist()
+
+    def floats(values) -> list:
+        return np.asarray(values, dtype=np.float64).tolist()
+
+    columns = {
+        "label": ints(result.labels),
+        "area": ints(result.area),
+        "perimeter": floats(result.perimeter),
+        "centroid_x": floats(result.centroid[:, 1]),
+        "centroid_y": floats(result.centroid[:, 0]),
+        "bbox_x": ints(result.bbox[:, 1]),
+        "bbox_y": ints(result.bbox[:, 0]),
+        "bbox_w": ints(result.bbox[:, 3]),
+        "bbox_h": ints(result.bbox[:, 2]),
+    }
+    for name in _POINTS:
+        points = getattr(result, name)
+        columns[f"{name}_x"], columns[f"{name}_y"] = ints(points[:, 1]), ints(points[:, 0])
+    columns["equivalent_diameter"] = floats(result.equivalent_diameter)
+    columns["touches_edge"] = np.asarray(result.touches_edge, dtype=bool).tolist()
+    if calibration.is_calibrated:
+        scaled = result.scaled(calibration.pixel_height, calibration.pixel_width)
+        columns.update(
+            area_unit=floats(scaled.area),
+            perimeter_unit=floats(scaled.perimeter),
+            centroid_x_unit=floats(scaled.centroid[:, 1]),
+            centroid_y_unit=floats(scaled.centroid[:, 0]),
+            bbox_w_unit=floats(scaled.bbox_size[:, 1]),
+            bbox_h_unit=floats(scaled.bbox_size[:, 0]),
+            equivalent_diameter_unit=floats(scaled.equivalent_diameter),
+            unit=[calibration.unit] * len(result),
+        )
+    return columns
 
 
 def measure(image_file, args: argparse.Namespace) -> list[dict]:
     """Table rows of one image: the CSV's columns (extreme points as ``name_x``, ``name_y``)."""
     check_options(args)
-    rows, _ = _blob_table(image_file, args)
-    return [flat_row(row) for row in rows]
+    columns = _flat_columns(*_blobs(image_file, args))
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def run(args: argparse.Namespace) -> int:
     """Measure the blobs of ``args.image``."""
     check_options(args)
     image = load_image(args.image)
-    rows, keys = _blob_table(image, args, args.image)
+    result, calibration = _blobs(image, args, args.image)
+    rows = blob_rows(result, calibration)
+    keys = KEYS + (UNIT_KEYS if calibration.is_calibrated else ())
     if wants_outputs(args):
         from measurer.cli.overlays import analysis_annotations
 
         flat = [flat_row(row) for row in rows]
         annotations = analysis_annotations("blobs", image, flat, args)
-        write_outputs(args, image, annotations, calibration_from_args(args, image))
+        write_outputs(args, image, annotations, calibration)
     if args.json:
         print_json(rows)
     else:

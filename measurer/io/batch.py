@@ -26,6 +26,7 @@ picklable for the last two (a module-level function or an instance of a module-l
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -96,7 +97,8 @@ def attempt(measure: Measure, path: str, annotated: str | None) -> Outcome:
 
 @dataclass(frozen=True)
 class _Job:
-    """One image to measure; with ``part``, the worker keeps the outcome there itself."""
+    """One image to measure; with ``part``, the worker keeps the outcome there itself (and
+    still returns it, so this process never reads back a part written in the same run)."""
 
     path: str
     annotated: str | None
@@ -105,12 +107,11 @@ class _Job:
 
 
 def _run_job(measure: Measure, job: _Job) -> Outcome:
-    """Measure one image; when the job has a part file, write it and return no rows."""
+    """Measure one image and, when the job has a part file, write the outcome there too."""
     outcome = attempt(measure, job.path, job.annotated)
-    if job.part is None:
-        return outcome
-    write_part(job.part, outcome, job.stat)
-    return Outcome(outcome.path, error=outcome.error)
+    if job.part is not None:
+        write_part(job.part, outcome, job.stat)
+    return outcome
 
 
 def _one_thread() -> None:
@@ -220,13 +221,15 @@ def run_batch(
     shown = {os.path.abspath(p): str(p) for p in images}
     parts = WorkFolder(parts_folder(table), fingerprint, force=force, log=log or (lambda _: None))
     outputs = annotated_paths([Path(k) for k in shown], annotated) if annotated else {}
-    todo = _jobs_todo(list(shown), parts, outputs, keep_here=scheduler is not None)
+    outcomes: dict[str, Outcome] = {}  # kept from an earlier run, then measured in this one
+    todo = _jobs_todo(list(shown), parts, outputs, outcomes, keep_here=scheduler is not None)
     stats = {job.path: job.stat for job in todo}
     counts = [0, 0]  # done, failed
 
     def record(outcome: Outcome) -> None:
         if scheduler is not None:  # measured on a Dask worker: kept here
             write_part(parts.file(outcome.path), outcome, stats[outcome.path])
+        outcomes[outcome.path] = outcome
         counts[0] += 1
         counts[1] += outcome.error is not None
         if progress is not None:
@@ -239,20 +242,27 @@ def run_batch(
     else:
         for job in todo:
             record(_run_job(measure, job))
-    return _combine(shown, parts, table, xlsx, measured=len(todo))
+    return _combine(shown, outcomes, table, xlsx, measured=len(todo))
 
 
 def _jobs_todo(
-    keys: list[str], parts: WorkFolder, outputs: dict[str, Path], *, keep_here: bool
+    keys: list[str],
+    parts: WorkFolder,
+    outputs: dict[str, Path],
+    kept: dict[str, Outcome],
+    *,
+    keep_here: bool,
 ) -> list[_Job]:
-    """The images without a usable kept result (or annotated image), as jobs."""
+    """The images without a usable kept result (or annotated image), as jobs; the usable
+    kept results go into ``kept``."""
     todo = []
     for key in keys:
         stat = file_stat(key)
         part = parts.read(key)
-        done = part is not None and "rows" in part and stat is not None
-        done = done and [part["size"], part["mtime_ns"]] == list(stat)
+        done = part is not None and part[0].error is None and stat is not None
+        done = done and part[1] == stat
         if done and (key not in outputs or outputs[key].exists()):
+            kept[key] = part[0]
             continue
         annotated = None
         if key in outputs:
@@ -263,22 +273,22 @@ def _jobs_todo(
 
 
 def _combine(
-    shown: dict[str, str], parts: WorkFolder, table: Path, xlsx: bool, *, measured: int
+    shown: dict[str, str], outcomes: dict[str, Outcome], table: Path, xlsx: bool, *, measured: int
 ) -> BatchResult:
-    """Write the combined table and the errors table from the kept parts, in image order."""
+    """Write the combined table and the errors table from the outcomes, in image order."""
     from measurer.io.tables import write_rows
 
     columns: dict[str, None] = {"path": None}
     rows: list[dict] = []
     errors: list[dict] = []
     for key, path in shown.items():
-        part = parts.read(key) or {"error": "its result was lost: run the batch again"}
-        if "error" in part:
-            errors.append({"path": path, "error": part["error"]})
+        outcome = outcomes[key]
+        if outcome.error is not None:
+            errors.append({"path": path, "error": outcome.error})
             continue
-        for row in part["rows"] or [{}]:
-            columns.update(dict.fromkeys(row))
-            rows.append({"path": path, **row})
+        image_rows = outcome.rows or [{}]
+        columns.update(dict.fromkeys(itertools.chain.from_iterable(image_rows)))
+        rows += [{"path": path, **row} for row in image_rows]
     write_rows(table, list(columns), rows)
     write_rows(errors_path(table), ["path", "error"], errors)
     xlsx_path = None

@@ -1,9 +1,11 @@
 """Files of a batch: finding the images, where annotated images go, and the work folder.
 
 The work folder ``TABLE.csv.parts`` beside the table keeps one JSON file per image: its
-absolute ``path``, the ``size`` and ``mtime_ns`` it had when measured, and its ``rows`` (or
-its ``error``); ``batch.json`` holds the fingerprint of the recipe they come from. See
-:mod:`measurer.io.batch` for how they make a batch resumable.
+absolute ``path``, the ``size`` and ``mtime_ns`` it had when measured, and its rows column by
+column (``count`` rows; ``columns``: the names in order of first appearance; ``values``: one
+list per column, ``null`` where a row has no value) or its ``error``; ``batch.json`` holds the
+fingerprint of the recipe they come from. See :mod:`measurer.io.batch` for how they make a batch
+resumable.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -170,12 +173,21 @@ class WorkFolder:
         digest = hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()
         return self.folder / f"{digest[:32]}.json"
 
-    def read(self, path: str) -> dict | None:
-        """The part of ``path`` (absolute), or None when missing or unreadable."""
-        with contextlib.suppress(OSError, ValueError):
+    def read(self, path: str) -> tuple[Outcome, tuple[int, int] | None] | None:
+        """The kept outcome of ``path`` (absolute) and the ``(size, mtime_ns)`` it was measured
+        at, or None when its part is missing, unreadable or not one this module writes."""
+        with contextlib.suppress(OSError, ValueError, TypeError, LookupError):
             data = json.loads(self.file(path).read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("path") == path:
-                return data
+            if not isinstance(data, dict) or data.get("path") != path:
+                return None
+            stat = None if data["size"] is None else (data["size"], data["mtime_ns"])
+            if "error" in data:
+                return Outcome(path, error=str(data["error"])), stat
+            count, names, values = data["count"], data["columns"], data["values"]
+            if len(names) != len(values) or any(len(v) != count for v in values):
+                return None
+            rows = [dict(zip(names, r, strict=True)) for r in zip(*values, strict=True)]
+            return Outcome(path, rows=rows if names else [{} for _ in range(count)]), stat
         return None
 
 
@@ -188,7 +200,13 @@ def write_part(file: Path, outcome: Outcome, stat: tuple[int, int] | None) -> No
     data: dict[str, Any] = {"path": outcome.path, "size": None, "mtime_ns": None}
     if stat is not None:
         data["size"], data["mtime_ns"] = stat
-    data.update({"rows": outcome.rows} if outcome.error is None else {"error": outcome.error})
+    if outcome.error is None:
+        rows = outcome.rows or []
+        names = list(dict.fromkeys(itertools.chain.from_iterable(rows)))
+        data["count"], data["columns"] = len(rows), names
+        data["values"] = [[row.get(name) for row in rows] for name in names]
+    else:
+        data["error"] = outcome.error
     text = json.dumps(data, ensure_ascii=False, default=_json_value)
     temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:

@@ -101,6 +101,18 @@ def _text(cell: Any, decimal: str) -> str:
     return str(cell)
 
 
+def _column_texts(values: list[Any], decimal: str) -> list[str]:
+    """The cells of one column as :func:`_text` of :func:`_cell` writes them, the common
+    kinds (all Python floats, or ints and text) a whole column at a time."""
+    kinds = set(map(type, values))
+    if kinds == {float} and all(map(math.isfinite, values)):
+        texts = list(map(repr, values))
+        return texts if decimal == "." else [t.replace(".", decimal) for t in texts]
+    if kinds <= {int, str}:  # type() is exact: bools and numpy scalars are not in here
+        return list(map(str, values))
+    return [_text(_cell(v), decimal) for v in values]
+
+
 def _check_csv_options(separator: str, decimal: str) -> None:
     if separator not in SEPARATORS:
         raise ExportError(f"the separator must be one of {SEPARATORS!r}, got {separator!r}")
@@ -116,11 +128,16 @@ def csv_text(
     """The table as CSV text: a header row (units in the headers), then one line per row."""
     _check_csv_options(separator, decimal)
     columns = _columns(columns)
+    headers = [c.header for c in columns]
+    if all(isinstance(row, Mapping) for row in rows):
+        by_column = [[row.get(h) for row in rows] for h in headers]
+    else:
+        by_column = [list(values) for values in zip(*_cells(columns, rows), strict=True)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
-    writer.writerow([c.header for c in columns])
-    for cells in _cells(columns, rows):
-        writer.writerow([_text(c, decimal) for c in cells])
+    writer.writerow(headers)
+    texts = [_column_texts(values, decimal) for values in by_column]
+    writer.writerows(zip(*texts, strict=True) if texts else [[]] * len(rows))
     return buffer.getvalue()
 
 
