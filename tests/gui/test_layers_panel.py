@@ -98,6 +98,8 @@ def test_run_from_a_drawn_line_finds_every_boundary(qtbot, window):
     assert [r["Label"] for r in complete] == list(window.truth.kinds)
     assert len(window.panel.marks) == len(truth)  # the plot shows every boundary
     assert window.document.history.texts()[-1] == "run layers"
+    # Every boundary is a tick of its own on the canvas, never a dot in the detection batch.
+    assert all(isinstance(window.layer.items[a.id], TickItem) for a in boundaries(window))
 
 
 def test_dragging_a_tick_changes_its_two_layers_by_the_distance_dragged(qtbot, window):

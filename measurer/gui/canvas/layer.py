@@ -11,7 +11,7 @@ from measurer.core.document import Document
 from measurer.core.measurements import MeasurementTable
 from measurer.core.style import value_text
 from measurer.gui.canvas.batch import DetectionBatch
-from measurer.gui.canvas.items import make_item
+from measurer.gui.canvas.items import make_item, role_item_class
 
 
 class AnnotationLayer(QtCore.QObject):
@@ -116,9 +116,11 @@ class AnnotationLayer(QtCore.QObject):
             self.select([i for i in self.selected if i in self._document.annotations])
 
     def _batched(self, annotation: Annotation) -> bool:
-        """Untouched detections are drawn in bulk, unless selected."""
+        """Untouched detections are drawn in bulk, unless selected or drawn by a role item."""
         return (
-            annotation.provenance.origin is Origin.AUTOMATIC and annotation.id not in self.selected
+            annotation.provenance.origin is Origin.AUTOMATIC
+            and annotation.id not in self.selected
+            and role_item_class(annotation) is None
         )
 
     def _rebuild_batch(self, analysis: str) -> None:
