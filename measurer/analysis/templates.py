@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from measurer.analysis.peaks import local_maxima, subpixel_offsets, suppress_overlaps
+
 #: A window whose standard deviation is below this (in units of the prepared image: grey levels
 #: for 8-bit, the image's own standard deviation otherwise) is flat: its correlation is undefined.
 _FLAT_STD = 1e-5
-#: More local maxima above the threshold than this means the threshold is far too low.
-_MAX_CANDIDATES = 50_000
 _GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
 
 
@@ -151,7 +151,7 @@ def match_template(
             TemplateMatch(float(r), float(c), height, width, float(s), v.scale, v.angle)
             for r, c, s in zip(refined[keep, 0], refined[keep, 1], scores[keep], strict=True)
         )
-    return TemplateMatchResult(tuple(_suppress(found, max_overlap)), float(threshold))
+    return TemplateMatchResult(tuple(suppress_overlaps(found, max_overlap)), float(threshold))
 
 
 def best_match(
@@ -177,7 +177,7 @@ def best_match(
     exact = _exact_scores(img, v, rows, cols)
     best = int(np.argmax(exact))
     r, c = rows[best : best + 1], cols[best : best + 1]
-    offset = _subpixel(scores, r, c)[0]
+    offset = subpixel_offsets(scores, r, c)[0]
     height, width = v.template.shape[:2]
     return TemplateMatch(
         float(r[0] + offset[0]),
@@ -313,8 +313,8 @@ def _search(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local maxima of the full correlation map: integer rows, cols and refined (row, col)."""
     scores = _correlate(img, v)
-    rows, cols = _peaks(scores, threshold)
-    return rows, cols, np.column_stack([rows, cols]) + _subpixel(scores, rows, cols)
+    rows, cols = local_maxima(scores, threshold)
+    return rows, cols, np.column_stack([rows, cols]) + subpixel_offsets(scores, rows, cols)
 
 
 def _search_pyramid(
@@ -336,7 +336,7 @@ def _search_pyramid(
         small_mask = (small_mask >= 0.99).astype(small_templ.dtype)
     coarse = _Variant(small_templ, small_mask, v.scale, v.angle)
     # Misaligned by up to half a coarse pixel and blurred, true matches score lower up there.
-    coarse_rows, coarse_cols = _peaks(_correlate(small_img, coarse), threshold - 0.25)
+    coarse_rows, coarse_cols = local_maxima(_correlate(small_img, coarse), threshold - 0.25)
     factor, pad = 1 << levels, (1 << levels) + 2
     height, width = v.template.shape[:2]
     limit = (img.shape[0] - height, img.shape[1] - width)
@@ -349,70 +349,11 @@ def _search_pyramid(
             int(np.argmax(np.where(np.isfinite(local), local, -2))), local.shape
         )
         if local[r, c] >= threshold:
-            offset = _subpixel(local, np.array([r]), np.array([c]))[0]
+            offset = subpixel_offsets(local, np.array([r]), np.array([c]))[0]
             found.append((r + r0, c + c0, r + r0 + offset[0], c + c0 + offset[1]))
     table = np.array(found, dtype=np.float64).reshape(-1, 4)
     rows, cols = table[:, 0].astype(np.intp), table[:, 1].astype(np.intp)
     return rows, cols, table[:, 2:]
-
-
-def _peaks(scores: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Finite local maxima (3×3) at or above the threshold; NaN and infinity never pass."""
-    flat = np.flatnonzero(scores >= threshold)
-    flat = flat[np.isfinite(scores.flat[flat])]
-    rows, cols = np.unravel_index(flat, scores.shape)
-    centre = scores[rows, cols]
-    is_max = np.ones(rows.size, dtype=bool)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            if dr == dc == 0:
-                continue
-            nr, nc = rows + dr, cols + dc
-            inside = (nr >= 0) & (nr < scores.shape[0]) & (nc >= 0) & (nc < scores.shape[1])
-            neighbour = scores[
-                np.clip(nr, 0, scores.shape[0] - 1), np.clip(nc, 0, scores.shape[1] - 1)
-            ]
-            higher = inside & np.isfinite(neighbour) & (neighbour > centre)
-            # On a plateau keep only the first pixel in raster order.
-            tie = inside & (neighbour == centre) & ((dr < 0) | ((dr == 0) & (dc < 0)))
-            is_max &= ~(higher | tie)
-    if is_max.sum() > _MAX_CANDIDATES:
-        raise ValueError(
-            f"more than {_MAX_CANDIDATES} candidate matches: the threshold {threshold} is too low"
-        )
-    return rows[is_max], cols[is_max]
-
-
-def _subpixel(scores: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Peak offsets (drow, dcol) from a quadratic fit to the 3×3 neighbourhood.
-
-    A 2D fit where the neighbourhood is complete and the fit has a maximum within half a pixel,
-    otherwise a parabola along each axis that has both neighbours; 0 along an axis at the border.
-    """
-    n_rows, n_cols = scores.shape
-
-    def at(dr: int, dc: int) -> np.ndarray:
-        r, c = np.clip(rows + dr, 0, n_rows - 1), np.clip(cols + dc, 0, n_cols - 1)
-        return scores[r, c].astype(np.float64)
-
-    f = {(dr, dc): at(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
-    ok_r = (rows > 0) & (rows < n_rows - 1) & np.isfinite(f[-1, 0]) & np.isfinite(f[1, 0])
-    ok_c = (cols > 0) & (cols < n_cols - 1) & np.isfinite(f[0, -1]) & np.isfinite(f[0, 1])
-    gr, gc = (f[1, 0] - f[-1, 0]) / 2, (f[0, 1] - f[0, -1]) / 2
-    hrr, hcc = f[1, 0] - 2 * f[0, 0] + f[-1, 0], f[0, 1] - 2 * f[0, 0] + f[0, -1]
-    hrc = (f[1, 1] - f[1, -1] - f[-1, 1] + f[-1, -1]) / 4
-    with np.errstate(divide="ignore", invalid="ignore"):
-        off_r = np.where(ok_r & (hrr < 0), -gr / hrr, 0.0)
-        off_c = np.where(ok_c & (hcc < 0), -gc / hcc, 0.0)
-        det = hrr * hcc - hrc**2
-        fit_r = (-hcc * gr + hrc * gc) / det
-        fit_c = (hrc * gr - hrr * gc) / det
-    corners = np.isfinite(f[1, 1] + f[1, -1] + f[-1, 1] + f[-1, -1])
-    use_2d = ok_r & ok_c & corners & (hrr < 0) & (det > 0)
-    use_2d &= (np.abs(fit_r) <= 0.5) & (np.abs(fit_c) <= 0.5)
-    off_r = np.clip(np.where(use_2d, fit_r, off_r), -0.5, 0.5)
-    off_c = np.clip(np.where(use_2d, fit_c, off_c), -0.5, 0.5)
-    return np.column_stack([np.nan_to_num(off_r), np.nan_to_num(off_c)])
 
 
 def _exact_scores(img: np.ndarray, v: _Variant, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -440,21 +381,3 @@ def _exact_scores(img: np.ndarray, v: _Variant, rows: np.ndarray, cols: np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             scores[start : start + r.size] = np.where(flat, 0.0, num / (np.sqrt(w_sq) * t_norm))
     return np.clip(scores, -1.0, 1.0)
-
-
-def _suppress(found: list[TemplateMatch], max_overlap: float) -> list[TemplateMatch]:
-    """Greedy non-maximum suppression by intersection over union, best score first."""
-    found = sorted(found, key=lambda m: -m.score)
-    boxes = np.array([(m.row, m.col, m.height, m.width) for m in found]).reshape(-1, 4)
-    kept: list[int] = []
-    for i, (row, col, height, width) in enumerate(boxes):
-        if kept:
-            other = boxes[kept]
-            dr = np.minimum(row + height, other[:, 0] + other[:, 2]) - np.maximum(row, other[:, 0])
-            dc = np.minimum(col + width, other[:, 1] + other[:, 3]) - np.maximum(col, other[:, 1])
-            inter = np.clip(dr, 0, None) * np.clip(dc, 0, None)
-            union = height * width + other[:, 2] * other[:, 3] - inter
-            if (inter / union > max_overlap).any():
-                continue
-        kept.append(i)
-    return [found[i] for i in kept]
