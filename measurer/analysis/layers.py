@@ -42,8 +42,6 @@ from measurer.analysis.profiles import (
     profile_period,
 )
 
-#: 25-75 % rise distance of a Gaussian-blurred step, in sigmas.
-
 
 @dataclass(frozen=True)
 class Layer:
