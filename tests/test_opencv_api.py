@@ -103,6 +103,16 @@ def test_components_and_contours():
     assert stats[block, cv2.CC_STAT_TOP] == 2
     np.testing.assert_allclose(centroids[block], [5.0, 3.0])  # (x, y)
     assert cv2.connectedComponentsWithStats(mask, connectivity=4)[0] == 4
+    assert cv2.connectedComponents(mask, connectivity=8)[0] == 3
+    assert cv2.connectedComponents(mask.view(bool).view(np.uint8), connectivity=4)[0] == 4
+    count16, labels16, stats16, _ = cv2.connectedComponentsWithStats(
+        mask, connectivity=8, ltype=cv2.CV_16U
+    )
+    assert count16 == 3 and labels16.dtype == np.uint16 and stats16[labels16[3, 4], 4] == 15
+    many = np.zeros((600, 600), np.uint8)
+    many[::2, ::2] = 1  # 90,000 blobs: 16-bit labels overflow, and OpenCV says so
+    with pytest.raises(cv2.error):
+        cv2.connectedComponentsWithStats(many, connectivity=8, ltype=cv2.CV_16U)
     ring = np.zeros((9, 9), np.uint8)
     ring[1:8, 1:8] = 255
     ring[3:6, 3:6] = 0

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage as ndi
 
 from measurer.analysis.masks import MaskError
 
@@ -225,8 +224,7 @@ def mask_outline_polygon(
     foreground = mask != 0
     if not foreground.any():
         raise MaskError("the mask has no foreground pixel")
-    structure = np.ones((3, 3), bool) if connectivity == 8 else None
-    _, count = ndi.label(foreground, structure=structure)
+    count = cv2.connectedComponents(foreground.view(np.uint8), connectivity=connectivity)[0] - 1
     if count != 1:
         raise MaskError(
             f"the mask holds {count} blobs ({connectivity}-connected); pass one blob, "

@@ -6,9 +6,11 @@ import csv
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
+from measurer.analysis import blobs
 from measurer.analysis.blobs import blob_stats, label_blobs
 from measurer.analysis.masks import MaskError, as_binary, is_binary, mask_classes, restrict_to_roi
 from measurer.analysis.synthetic_masks import disc_mask, rectangles_mask
@@ -94,6 +96,36 @@ def test_connectivity_and_min_area():
         blob_stats(mask, connectivity=6)
     with pytest.raises(ValueError):
         blob_stats(mask, min_area=0)
+
+
+def test_more_blobs_than_16_bit_labels_can_number():
+    # 330 x 300 isolated pixels overflow 16-bit labels: the mask is labelled again in 32 bits.
+    mask = np.zeros((662, 600), bool)
+    mask[:660:2, ::2] = True
+    mask[660, 0] = mask[661, 1] = True  # two pixels touching at a corner, numbered last
+    result = blob_stats(mask)
+    assert len(result) == 99_001
+    assert result.area.sum() == 99_002 and result.area[-1] == 2
+    assert result.bbox[-1].tolist() == [660, 0, 2, 2]
+    assert result.centroid[1000].tolist() == [6.0, 200.0]
+    labels = label_blobs(mask)
+    assert labels.max() == 99_001 and labels[2, 0] == 301
+
+
+def test_one_opencv_thread_traces_on_this_thread_with_the_same_result(monkeypatch):
+    mask = disc_mask((60, 80), (30, 40), 20) ^ disc_mask((60, 80), (30, 40), 6)
+    mask |= disc_mask((60, 80), (8, 8), 5)
+    threaded = blob_stats(mask, outlines=True)
+    threads = cv2.getNumThreads()
+    monkeypatch.setattr(blobs, "ThreadPoolExecutor", None)  # any use of it fails
+    cv2.setNumThreads(1)
+    try:
+        alone = blob_stats(mask, outlines=True)
+    finally:
+        cv2.setNumThreads(threads)
+    assert len(alone) == 2 and alone.area[1] == threaded.area[1] > 1000
+    for name in ("area", "perimeter", "centroid", "bbox", "outline_vertices", "outline_offsets"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(threaded, name))
 
 
 def test_blobs_are_numbered_in_raster_order_of_their_first_pixel():
