@@ -35,16 +35,19 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from measurer.io.allocator import keep_image_buffers
 from measurer.io.batch_files import (
     BatchError,
     Outcome,
     WorkFolder,
     annotated_paths,
+    by_column,
     errors_path,
     file_stat,
     parts_folder,
     write_part,
 )
+from measurer.io.tables import csv_column_lines, csv_lines, csv_separator, export_format
 
 Measure = Callable[[str, str | None], list[dict]]
 Progress = Callable[[int, int, int], None]
@@ -98,24 +101,52 @@ def attempt(measure: Measure, path: str, annotated: str | None) -> Outcome:
 @dataclass(frozen=True)
 class _Job:
     """One image to measure; with ``part``, the worker keeps the outcome there itself (and
-    still returns it, so this process never reads back a part written in the same run)."""
+    still returns it, so this process never reads back a part written in the same run); with
+    a ``separator``, it also formats the image's lines of the CSV table (``shown`` is the
+    image's path as the table gives it), so that the workers share that work too."""
 
     path: str
+    shown: str
     annotated: str | None
     part: Path | None
     stat: tuple[int, int] | None
+    separator: str | None
 
 
-def _run_job(measure: Measure, job: _Job) -> Outcome:
-    """Measure one image and, when the job has a part file, write the outcome there too."""
+@dataclass(frozen=True)
+class _Done:
+    """An image's outcome and, if its job asked for them, its lines of the CSV table for the
+    table's columns ``columns``."""
+
+    outcome: Outcome
+    columns: list[str] | None = None
+    lines: str | None = None
+
+
+def _run_job(measure: Measure, job: _Job) -> _Done:
+    """Measure one image; write its part file and format its table lines if the job says so."""
     outcome = attempt(measure, job.path, job.annotated)
+    columns = None if outcome.error is not None else by_column(outcome.rows or [])
     if job.part is not None:
-        write_part(job.part, outcome, job.stat)
-    return outcome
+        write_part(job.part, outcome, job.stat, columns)
+    if job.separator is None or columns is None:
+        return _Done(outcome)
+    names, values = columns
+    count = max(1, len(outcome.rows or []))
+    lines = csv_column_lines([[job.shown] * count, *values], count, separator=job.separator)
+    return _Done(outcome, ["path", *names], lines)
 
 
-def _one_thread() -> None:
-    """Worker initializer: one OpenCV thread per process, the processes share the cores."""
+def _table_rows(shown: str, outcome: Outcome) -> list[dict]:
+    """An image's rows in the combined table: its path first (one row with the path only when
+    the image has no rows)."""
+    return [{"path": shown, **row} for row in outcome.rows or [{}]]
+
+
+def _worker_setup() -> None:
+    """Worker initializer: one OpenCV thread per process (the processes share the cores) and
+    freed image buffers kept for the next image."""
+    keep_image_buffers()
     with contextlib.suppress(ImportError):
         import cv2
 
@@ -126,7 +157,7 @@ def _run_processes(measure: Measure, jobs: list[_Job], processes: int, record) -
     # Spawned, not forked: a fork of a process whose OpenCV thread pool has run can hang in
     # the child (it does, in cv2.setNumThreads), and spawning behaves alike on every system.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_one_thread)
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_worker_setup)
     try:
         futures = [pool.submit(_run_job, measure, job) for job in jobs]
         for future in as_completed(futures):
@@ -222,14 +253,19 @@ def run_batch(
     parts = WorkFolder(parts_folder(table), fingerprint, force=force, log=log or (lambda _: None))
     outputs = annotated_paths([Path(k) for k in shown], annotated) if annotated else {}
     outcomes: dict[str, Outcome] = {}  # kept from an earlier run, then measured in this one
-    todo = _jobs_todo(list(shown), parts, outputs, outcomes, keep_here=scheduler is not None)
+    separator = csv_separator(table) if export_format(table) == "csv" else None
+    todo = _jobs_todo(shown, parts, outputs, outcomes, separator, keep_here=scheduler is not None)
     stats = {job.path: job.stat for job in todo}
+    formatted: dict[str, _Done] = {}
     counts = [0, 0]  # done, failed
 
-    def record(outcome: Outcome) -> None:
+    def record(done: _Done) -> None:
+        outcome = done.outcome
         if scheduler is not None:  # measured on a Dask worker: kept here
             write_part(parts.file(outcome.path), outcome, stats[outcome.path])
         outcomes[outcome.path] = outcome
+        if done.lines is not None:
+            formatted[outcome.path] = done
         counts[0] += 1
         counts[1] += outcome.error is not None
         if progress is not None:
@@ -242,21 +278,22 @@ def run_batch(
     else:
         for job in todo:
             record(_run_job(measure, job))
-    return _combine(shown, outcomes, table, xlsx, measured=len(todo))
+    return _combine(shown, outcomes, formatted, table, xlsx, measured=len(todo))
 
 
 def _jobs_todo(
-    keys: list[str],
+    shown: dict[str, str],
     parts: WorkFolder,
     outputs: dict[str, Path],
     kept: dict[str, Outcome],
+    separator: str | None,
     *,
     keep_here: bool,
 ) -> list[_Job]:
     """The images without a usable kept result (or annotated image), as jobs; the usable
     kept results go into ``kept``."""
     todo = []
-    for key in keys:
+    for key, path in shown.items():
         stat = file_stat(key)
         part = parts.read(key)
         done = part is not None and part[0].error is None and stat is not None
@@ -268,38 +305,61 @@ def _jobs_todo(
         if key in outputs:
             outputs[key].parent.mkdir(parents=True, exist_ok=True)
             annotated = str(outputs[key])
-        todo.append(_Job(key, annotated, None if keep_here else parts.file(key), stat))
+        part = None if keep_here else parts.file(key)
+        todo.append(_Job(key, path, annotated, part, stat, separator))
     return todo
 
 
 def _combine(
-    shown: dict[str, str], outcomes: dict[str, Outcome], table: Path, xlsx: bool, *, measured: int
+    shown: dict[str, str],
+    outcomes: dict[str, Outcome],
+    formatted: dict[str, _Done],
+    table: Path,
+    xlsx: bool,
+    *,
+    measured: int,
 ) -> BatchResult:
-    """Write the combined table and the errors table from the outcomes, in image order."""
-    from measurer.io.tables import write_rows
+    """Write the combined table and the errors table from the outcomes, in image order; the
+    CSV lines the workers formatted are used as they are when their columns are the table's."""
+    from measurer.io.tables import write_csv_lines, write_rows
 
     columns: dict[str, None] = {"path": None}
-    rows: list[dict] = []
+    done: list[str] = []
     errors: list[dict] = []
     for key, path in shown.items():
         outcome = outcomes[key]
         if outcome.error is not None:
             errors.append({"path": path, "error": outcome.error})
-            continue
-        image_rows = outcome.rows or [{}]
-        columns.update(dict.fromkeys(itertools.chain.from_iterable(image_rows)))
-        rows += [{"path": path, **row} for row in image_rows]
-    write_rows(table, list(columns), rows)
-    write_rows(errors_path(table), ["path", "error"], errors)
+        else:
+            done.append(key)
+            columns.update(dict.fromkeys(itertools.chain.from_iterable(outcome.rows or [])))
+    names = list(columns)
+    count = sum(max(1, len(outcomes[key].rows or [])) for key in done)
+    if export_format(table) == "csv":
+        separator = csv_separator(table)
+        pieces = []
+        for key in done:
+            piece = formatted.get(key)
+            if piece is not None and piece.columns == names:
+                pieces.append(piece.lines)
+            else:
+                rows = _table_rows(shown[key], outcomes[key])
+                pieces.append(csv_lines(names, rows, separator=separator))
+        write_csv_lines(table, names, "".join(pieces), separator=separator)
     xlsx_path = None
-    if xlsx and table.suffix.lower() != ".xlsx":
-        xlsx_path = write_rows(table.with_suffix(".xlsx"), list(columns), rows, format="xlsx")
+    if xlsx or export_format(table) != "csv":
+        rows = [row for key in done for row in _table_rows(shown[key], outcomes[key])]
+        if export_format(table) != "csv":
+            write_rows(table, names, rows)
+        if xlsx and table.suffix.lower() != ".xlsx":
+            xlsx_path = write_rows(table.with_suffix(".xlsx"), names, rows, format="xlsx")
+    write_rows(errors_path(table), ["path", "error"], errors)
     return BatchResult(
         images=len(shown),
         measured=measured - len(errors),
         reused=len(shown) - measured,
         failed=len(errors),
-        rows=len(rows),
+        rows=count,
         table=table,
         errors=errors_path(table),
         xlsx=xlsx_path,

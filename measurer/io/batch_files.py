@@ -191,9 +191,22 @@ class WorkFolder:
         return None
 
 
-def write_part(file: Path, outcome: Outcome, stat: tuple[int, int] | None) -> None:
+def by_column(rows: list[dict]) -> tuple[list[str], list[list[Any]]]:
+    """Rows as column names in order of first appearance and one list of values per column
+    (None where a row has no value)."""
+    names = list(dict.fromkeys(itertools.chain.from_iterable(rows)))
+    return names, [[row.get(name) for row in rows] for name in names]
+
+
+def write_part(
+    file: Path,
+    outcome: Outcome,
+    stat: tuple[int, int] | None,
+    columns: tuple[list[str], list[list[Any]]] | None = None,
+) -> None:
     """Keep an image's outcome with the size and modification time it was measured at.
 
+    ``columns`` is :func:`by_column` of the outcome's rows when the caller has it already.
     Atomic (a temporary file renamed over the part) but not synced to disk: a part lost or
     damaged by a system crash is unreadable, and its image is measured again.
     """
@@ -202,9 +215,8 @@ def write_part(file: Path, outcome: Outcome, stat: tuple[int, int] | None) -> No
         data["size"], data["mtime_ns"] = stat
     if outcome.error is None:
         rows = outcome.rows or []
-        names = list(dict.fromkeys(itertools.chain.from_iterable(rows)))
-        data["count"], data["columns"] = len(rows), names
-        data["values"] = [[row.get(name) for row in rows] for name in names]
+        data["count"] = len(rows)
+        data["columns"], data["values"] = columns or by_column(rows)
     else:
         data["error"] = outcome.error
     text = json.dumps(data, ensure_ascii=False, default=_json_value)

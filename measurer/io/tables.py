@@ -122,22 +122,48 @@ def _check_csv_options(separator: str, decimal: str) -> None:
         raise ExportError("with ',' as decimal mark the separator must be ';' or a tab")
 
 
+def csv_separator(path: str | os.PathLike, decimal: str = ".") -> str:
+    """The default CSV separator for ``path``: a tab for ``.tsv``, ``";"`` with a decimal
+    comma, else ``","``."""
+    if Path(path).suffix.lower() == ".tsv":
+        return "\t"
+    return ";" if decimal == "," else ","
+
+
 def csv_text(
     columns: ColumnsLike, rows: RowsLike, *, separator: str = ",", decimal: str = "."
 ) -> str:
     """The table as CSV text: a header row (units in the headers), then one line per row."""
-    _check_csv_options(separator, decimal)
-    columns = _columns(columns)
-    headers = [c.header for c in columns]
+    lines = csv_lines(columns, rows, separator=separator, decimal=decimal)
+    return _csv_lines([[c.header for c in _columns(columns)]], separator) + lines
+
+
+def csv_lines(
+    columns: ColumnsLike, rows: RowsLike, *, separator: str = ",", decimal: str = "."
+) -> str:
+    """The rows of :func:`csv_text` without its header: pieces of one table formatted apart
+    (by the workers of a batch) join into the same text."""
+    headers = [c.header for c in _columns(columns)]
     if all(isinstance(row, Mapping) for row in rows):
         by_column = [[row.get(h) for row in rows] for h in headers]
     else:
-        by_column = [list(values) for values in zip(*_cells(columns, rows), strict=True)]
+        by_column = [list(values) for values in zip(*_cells(_columns(columns), rows), strict=True)]
+    return csv_column_lines(by_column, len(rows), separator=separator, decimal=decimal)
+
+
+def csv_column_lines(
+    values: Sequence[Sequence[Any]], count: int, *, separator: str = ",", decimal: str = "."
+) -> str:
+    """:func:`csv_lines` of ``count`` rows given column by column: ``values[j][i]`` is the
+    cell of row ``i`` in column ``j``."""
+    _check_csv_options(separator, decimal)
+    texts = [_column_texts(list(column), decimal) for column in values]
+    return _csv_lines(zip(*texts, strict=True) if texts else [[]] * count, separator)
+
+
+def _csv_lines(lines, separator: str) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
-    writer.writerow(headers)
-    texts = [_column_texts(values, decimal) for values in by_column]
-    writer.writerows(zip(*texts, strict=True) if texts else [[]] * len(rows))
+    csv.writer(buffer, delimiter=separator, lineterminator="\r\n").writerows(lines)
     return buffer.getvalue()
 
 
@@ -235,8 +261,7 @@ def write_rows(
     format = format or export_format(path)
     if format == "csv":
         if separator is None:
-            is_tsv = path.suffix.lower() == ".tsv"
-            separator = "\t" if is_tsv else (";" if decimal == "," else ",")
+            separator = csv_separator(path, decimal)
         text = csv_text(columns, rows, separator=separator, decimal=decimal)
         data = text.encode("utf-8-sig" if bom else "utf-8")
     elif format == "json":
@@ -246,6 +271,23 @@ def write_rows(
     else:
         raise ExportError(f"unknown table format {format!r} (csv, json or xlsx)")
     return atomic_write_bytes(path, data)
+
+
+def write_csv_lines(
+    path: str | os.PathLike,
+    columns: ColumnsLike,
+    lines: str,
+    *,
+    separator: str | None = None,
+    bom: bool = True,
+) -> Path:
+    """Write a CSV table whose rows :func:`csv_lines` formatted (with the same columns and
+    separator), atomically: the file :func:`write_rows` writes for those rows."""
+    path = Path(path)
+    separator = csv_separator(path) if separator is None else separator
+    _check_csv_options(separator, ".")
+    text = _csv_lines([[c.header for c in _columns(columns)]], separator) + lines
+    return atomic_write_bytes(path, text.encode("utf-8-sig" if bom else "utf-8"))
 
 
 def write_table(path: str | os.PathLike, table: MeasurementTable, **options: Any) -> Path:

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pytest
 import tifffile
+from openpyxl import load_workbook
 from PIL import Image
 
 from measurer.analysis.blobs import blob_stats
@@ -35,9 +36,11 @@ from measurer.cli import blobs as blobs_cli
 from measurer.cli.batch_task import write_overlay
 from measurer.cli.main import main
 from measurer.cli.recipe import analysis_parser, recipe_args
+from measurer.io.batch import run_batch
 from measurer.io.batch_files import find_images
 from measurer.io.images import read_image
 from measurer.io.recipes import Recipe, RecipeCalibration, read_recipe
+from measurer.io.tables import write_rows
 
 #: Blobs per good image of the test folder (each a 4 x 5 rectangle, or a 3 x 3 square).
 COUNTS = {"a.png": 1, "b.png": 3, "sub/c.png": 2, "sub/deeper/d.tif": 4}
@@ -195,6 +198,42 @@ def test_jobs_2_gives_the_same_table_as_jobs_1(folder, recipe, tmp_path, capsys)
     assert _batch(capsys, recipe, folder, out=two, extra=("--jobs", "2"))[0] == 3
     assert one.read_bytes() == two.read_bytes()
     assert (tmp_path / "one.errors.csv").read_bytes() == (tmp_path / "two.errors.csv").read_bytes()
+
+
+def _rows_by_name(path: str, annotated: str | None) -> list[dict]:
+    """A stand-in analysis for run_batch: rows that depend on the file's name."""
+    name = os.path.basename(path).split(".")[0]
+    if name == "bad":
+        raise ValueError("cannot measure this one")
+    extra = {"note": 'a "quoted", text'} if name == "extra" else {}
+    return [] if name == "none" else [{"label": i, "value": i / 3, **extra} for i in range(3)]
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.json"])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_combined_table_is_the_table_of_all_rows(tmp_path, name, jobs):
+    # Workers format their own lines; images whose columns differ from the table's (here the
+    # first two, before "note" appears, and one with no rows) are formatted again.
+    names = ["a", "b", "extra", "none", "bad", "c"]
+    paths = [tmp_path / f"{n}.png" for n in names]
+    for path in paths:
+        path.write_bytes(b"")
+    out = tmp_path / name
+    result = run_batch([str(p) for p in paths], _rows_by_name, out, jobs=jobs, xlsx=True)
+    assert (result.images, result.measured, result.failed, result.rows) == (6, 5, 1, 13)
+    rows = []
+    for path in paths:
+        if path.stem != "bad":
+            rows += [{"path": str(path), **r} for r in _rows_by_name(str(path), None)] or [
+                {"path": str(path)}
+            ]
+    expected = write_rows(
+        tmp_path / f"expected{out.suffix}", ["path", "label", "value", "note"], rows
+    )
+    assert out.read_bytes() == expected.read_bytes()
+    assert len(load_workbook(out.with_suffix(".xlsx")).active["A"]) == 14
+    errors = (tmp_path / f"t.errors{out.suffix}").read_bytes()
+    assert b"bad.png" in errors and b"cannot measure this one" in errors
 
 
 def test_dask_cluster_gives_the_same_table(folder, recipe, tmp_path, capsys):
