@@ -140,11 +140,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the batch; the exit code says whether every image was measured."""
+    from measurer.io.allocator import keep_image_buffers
     from measurer.io.batch import run_batch
     from measurer.io.batch_files import BatchError, find_images, parts_folder
 
     task, fingerprint = _task(args.recipe)
     _check_outputs(args)
+    keep_image_buffers()  # this process measures the images with --jobs 1
     skip = [parts_folder(args.out), *([args.annotated] if args.annotated else [])]
     progress = BatchProgress(sys.stderr)
 
