@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import importlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -36,6 +37,7 @@ from measurer.cli import blobs as blobs_cli
 from measurer.cli.batch_task import write_overlay
 from measurer.cli.main import main
 from measurer.cli.recipe import analysis_parser, recipe_args
+from measurer.io import batch as batch_module
 from measurer.io.batch import run_batch
 from measurer.io.batch_files import find_images
 from measurer.io.images import read_image
@@ -192,7 +194,16 @@ def test_interrupted_batch_resumes(folder, recipe, tmp_path, capsys, counted):
     assert len(_table(out)) == sum(COUNTS.values()) + 5  # the specks count now
 
 
-def test_jobs_2_gives_the_same_table_as_jobs_1(folder, recipe, tmp_path, capsys):
+@pytest.mark.parametrize("start", ["forkserver", "spawn"])
+def test_jobs_2_gives_the_same_table_as_jobs_1(
+    folder, recipe, tmp_path, capsys, monkeypatch, start
+):
+    # Workers fork from a server process where there is one, else (Windows) they are spawned.
+    if start == "spawn":
+        monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    elif "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this system")
+    assert batch_module._process_context(_rows_by_name).get_start_method() == start
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     assert _batch(capsys, recipe, folder, out=one, extra=("--jobs", "1"))[0] == 3
     assert _batch(capsys, recipe, folder, out=two, extra=("--jobs", "2"))[0] == 3
