@@ -80,7 +80,8 @@ def parse_scale_label(text: str) -> ScaleLabel | None:
     ----------
     text : str
         E.g. ``"500 nm"``, ``"1 µm"``, ``"2 um"``, ``"10 μm"``, ``"10pm"``, ``"10µ m"``,
-        ``"0,5 mm"``. Letters O and l next to digits are read as 0 and 1.
+        ``"0,5 mm"``. Letters O and l next to digits are read as 0 and 1; a lone 1 read as
+        a letter before a unit (``"Tum"``, ``"l nm"``) is read as 1, not certain.
 
     Returns
     -------
@@ -89,6 +90,20 @@ def parse_scale_label(text: str) -> ScaleLabel | None:
     """
     cleaned = re.sub(r"(?<=\d)[oO]|[oO](?=\d)", "0", text)
     cleaned = re.sub(r"(?<=\d)[lI|]|[lI|](?=\d)", "1", cleaned)
+    label = _first_length(cleaned, text)
+    if label is None:
+        guessed = _LONE_ONE.sub("1", cleaned)
+        if guessed != cleaned and (label := _first_length(guessed, text)) is not None:
+            label = ScaleLabel(label.value, label.unit, label.text, certain=False)
+    return label
+
+
+#: A lone "1" that Tesseract read as a letter, before a length unit ("Tum" for "1 um").
+_LONE_ONE = re.compile(r"(?<![\w.,])[TIl|\]!](?=\s?(?:[µμu]m|nm|mm|cm)(?![a-zA-Z]))")
+
+
+def _first_length(cleaned: str, text: str) -> ScaleLabel | None:
+    """The first number with a length unit in ``cleaned`` (read from ``text``)."""
     for table, certain in ((_SURE_UNITS, True), (_GUESSED_UNITS, False)):
         for pattern, unit in table:
             unit_re = r"\s*(?:" + pattern + r")(?![a-zA-Z])"
@@ -143,14 +158,21 @@ def _regions(shape, top: int, bottom: int, x0: float, x1: float) -> list[tuple]:
 
 
 def _page(
-    crop: np.ndarray, level: float, contrast: float, side: str, bar_rows: tuple[int, int]
+    crop: np.ndarray,
+    level: float,
+    contrast: float,
+    side: str,
+    bar_rows: tuple[int, int],
+    bar_cols: tuple[int, int],
 ) -> np.ndarray | None:
     """The crop as dark text on white for Tesseract, enlarged so that glyphs are ~40 px tall.
 
     Only pixels near the bar's colour count as ink (labels are written in it), without the
     pieces that run out of the region away from the bar (image content, not a label) and
     specks much smaller than the tallest glyph; beside the bar, only glyphs level with it
-    (``bar_rows``: its first and last row in the crop). None when no ink is left.
+    (``bar_rows``: its first and last row in the crop), above or below it only glyphs over
+    it or under it (``bar_cols``: its first and last column), so that dark image content
+    beside a label does not pass for one. None when no ink is left.
     """
     closeness = np.clip(1.0 - np.abs(crop - level) / max(0.5 * contrast, 1e-6), 0.0, 1.0)
     ink = (closeness > 0.5).astype(np.uint8)
@@ -168,6 +190,8 @@ def _page(
     keep = ~escapes & (area >= 3)
     if side in ("left", "right"):
         keep &= (y <= bar_rows[1]) & (y + h - 1 >= bar_rows[0])
+    else:
+        keep &= (x <= bar_cols[1]) & (x + w - 1 >= bar_cols[0])
     keep[0] = False
     if not keep.any():
         return None
@@ -225,9 +249,9 @@ def read_scale_label(
     contrast = abs(level - float(np.median(around))) if around.size else 0.0
     guess = None
     for name, rows, cols in _regions(grey.shape, top, bottom, x0, x1):
-        page = _page(
-            grey[rows, cols], level, contrast, name, (top - rows.start, bottom - rows.start)
-        )
+        bar_rows = (top - rows.start, bottom - rows.start)
+        bar_cols = (span.start - cols.start, span.stop - 1 - cols.start)
+        page = _page(grey[rows, cols], level, contrast, name, bar_rows, bar_cols)
         if page is None:
             continue
         try:

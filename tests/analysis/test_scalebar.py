@@ -17,6 +17,7 @@ from measurer.analysis.scalebar_label import (
     tesseract_available,
 )
 from measurer.analysis.synthetic_layers import DEJAVU_SANS, micrograph_texture, scalebar_image
+from measurer.io.samples import sample_paths
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "axonseg_sem"
 needs_tesseract = pytest.mark.skipif(not tesseract_available(), reason="Tesseract not installed")
@@ -110,6 +111,9 @@ def test_real_sem_data_strip_bars(name, length):
         ("10 m", 10, "µm", False),
         ("17 µm", 17, "µm", False),  # not a usual bar length
         ("10µm JEOL", 10, "µm", True),
+        ("Tum", 1, "µm", False),  # Tesseract's reading of "1 um" in Pillow's default font
+        ("l nm", 1, "nm", False),
+        ("|µm", 1, "µm", False),
     ],
 )
 def test_labels_are_parsed_tolerantly(text, value, unit, certain):
@@ -118,7 +122,7 @@ def test_labels_are_parsed_tolerantly(text, value, unit, certain):
     assert label.to_dict()["text"] == text.strip()
 
 
-@pytest.mark.parametrize("text", ["", "X 1,000", "5.0kV", "SEM", "0 µm"])
+@pytest.mark.parametrize("text", ["", "X 1,000", "5.0kV", "SEM", "0 µm", "Tumor", "The um", "ATum"])
 def test_text_without_a_length_gives_none(text):
     assert parse_scale_label(text) is None
 
@@ -163,3 +167,12 @@ def test_rendered_labels_are_read(text, value, unit):
     label = read_scale_label(image, bar.top, bar.bottom, bar.x0, bar.x1)
     assert isinstance(label, ScaleLabel)
     assert (label.value, label.unit) == (value, unit)
+
+
+@needs_tesseract
+def test_the_bundled_sample_label_is_read_as_a_guess():
+    # Dark stripes beside the boxed label are not glyphs; Tesseract reads "1 um" as "Tum".
+    image = cv2.imread(str(sample_paths()["layered_micrograph.png"]), cv2.IMREAD_GRAYSCALE)
+    bar = detect_scale_bar(image).bar
+    label = read_scale_label(image, bar.top, bar.bottom, bar.x0, bar.x1)
+    assert (label.value, label.unit, label.certain) == (1.0, "µm", False)
