@@ -55,6 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="X,Y,W,H,ROWS,COLS",
         help="grid whose first cell starts at pixel X,Y (column, row), cells W×H pixels",
     )
+    parser.add_argument(
+        "--smoothing",
+        type=float,
+        metavar="PX",
+        help="Gaussian smoothing before colours are compared (px; default 1.5 for objects, "
+        "1 for grid cells)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     add_output_options(parser)
     parser.set_defaults(func=run)
@@ -66,7 +73,12 @@ def _options(args: argparse.Namespace) -> dict:
         raise CliError("give --k N (automatic classes) or --class NAME=R,G,B (one per class)")
     if args.min_area < 1:
         raise CliError(f"--min-area must be at least 1, got {args.min_area}")
-    return {"k": args.k, "classes": _classes(args.classes), "min_area": args.min_area}
+    options = {"k": args.k, "classes": _classes(args.classes), "min_area": args.min_area}
+    if args.smoothing is not None:
+        if not 0 <= args.smoothing <= 50:
+            raise CliError(f"--smoothing must be from 0 to 50 px, got {args.smoothing:g}")
+        options["smoothing"] = args.smoothing
+    return options
 
 
 def check_options(args: argparse.Namespace) -> None:

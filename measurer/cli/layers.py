@@ -62,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="N parallel profiles: spread along the layers across --roi, or one band width "
         "apart around --line (default 1)",
     )
+    parser.add_argument(
+        "--smoothing",
+        type=float,
+        default=1.0,
+        metavar="PX",
+        help="Gaussian sigma used to find extremes and boundaries (px, default 1)",
+    )
     add_calibration_options(parser)
     parser.add_argument(
         "--scalebar", action="store_true", help="calibrate from the image's scale bar and label"
@@ -166,6 +173,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise CliError(f"--width must be at least 1, got {args.width}")
     if args.profiles < 1:
         raise CliError(f"--profiles must be at least 1, got {args.profiles}")
+    if not 0 <= args.smoothing <= 50:
+        raise CliError(f"--smoothing must be from 0 to 50 px, got {args.smoothing:g}")
     if args.scalebar and (args.pixel_size is not None or args.unit is not None):
         raise CliError("--scalebar and --pixel-size/--unit exclude each other")
     _where(args)
@@ -179,7 +188,10 @@ def _layers_values(image, args: argparse.Namespace) -> tuple[dict, float, Calibr
     grey = grayscale(image.page(0))
     cal = _calibration(args, image, grey)
     main, parallel, orientation = _lines(args, grey, cal)
-    results = [analyze_line(grey, s, e, width=args.width) for s, e in [main, *parallel]]
+    lines = [main, *parallel]
+    results = [
+        analyze_line(grey, s, e, width=args.width, smoothing=args.smoothing) for s, e in lines
+    ]
     angle = orientation.angle_deg if orientation is not None else None
     out = _line_dict(results[0], cal, angle)
     out["profiles"] = [_line_dict(r, cal, angle) for r in results[1:]]

@@ -1,19 +1,32 @@
 """Recipes from the GUI: the last analysis run on a document, as a recipe for ``measurer batch``.
 
 A step's parameters are the panel's own (see ``measurer/gui/panels/*_panel.py``); this module
-maps them onto the options of the subcommand that computes the same table:
+and :mod:`measurer.io.recipe_options` map them onto the options of the subcommand that
+computes the same table:
 
 - ``masks`` on one mask without a retina preset -> ``blobs`` (threshold or class foreground,
-  connectivity, minimum area, rectangular ROI);
+  connectivity, minimum area, rectangular ROI); the gap the panel shows between two blobs is
+  not part of the blob table;
+- ``masks`` with a retina preset (hole, pit or auto) on one mask, without ROI -> ``retina``
+  (foreground, kind, minimum area);
+- ``layers`` -> ``layers``: a run from a drawn line gives ``--line``, the same line on every
+  image of the batch (what one expects when the images share a framing; it is clipped to each
+  image); a run on a rectangle (or the whole image) gives ``--auto`` with that rectangle as
+  the ROI, the same pixels of every image. Band width, number of profiles and smoothing
+  follow. The batch table numbers the panel's profiles from 1: its profile 0 is the line
+  they are placed around (``--line``) or the centre line of the ROI;
+- ``colors`` -> ``colors``: automatic (k) or picked classes, minimum area, smoothing, grid;
 - ``match`` -> ``match``: the template is written as a PNG beside the recipe and named
   relatively (:func:`save_step_recipe`);
 - ``turns`` -> ``turns`` (axis and minimum prominence; the other settings at their defaults);
 - ``scalebar`` -> ``scalebar``.
 
-Anything else (two masks, retina presets, polygon ROIs, layers, colours, the image pyramid,
-non-default tracing settings) raises :class:`UnsupportedStep` saying why. The calibration
-follows the document's: ``fixed`` when it was set by hand, ``metadata`` when it came from the
-file (or there is none), ``scalebar`` when it came from the image's scale bar.
+Anything else raises :class:`UnsupportedStep` saying why and what to change: two masks (the
+second file would be the same for every image) or two classes, retina presets with an ROI,
+polygon ROIs, layer profiles cut by the image border, grid cells matched against reference
+images, the image pyramid, non-default tracing settings. The calibration follows the
+document's: ``fixed`` when it was set by hand, ``metadata`` when it came from the file (or
+there is none), ``scalebar`` when it came from the image's scale bar.
 """
 
 from __future__ import annotations
@@ -26,14 +39,16 @@ import numpy as np
 
 from measurer.core.calibration import Calibration
 from measurer.core.commands import AnalysisStep
-from measurer.io.recipes import Recipe, RecipeCalibration, RecipeError, write_recipe
+from measurer.io.recipe_options import (
+    UnsupportedStep,
+    colors_options,
+    layers_options,
+    masks_options,
+)
+from measurer.io.recipes import Recipe, RecipeCalibration, write_recipe
 
 #: The ``find_turns`` settings that ``measurer turns`` leaves at their defaults.
 _TURNS_DEFAULTS = {"method": "centroid", "min_separation": 5}
-
-
-class UnsupportedStep(RecipeError):
-    """An analysis step that no recipe can express; the message says why, on one line."""
 
 
 def recipe_calibration(calibration: Calibration) -> RecipeCalibration:
@@ -44,44 +59,6 @@ def recipe_calibration(calibration: Calibration) -> RecipeCalibration:
     if calibration.source == "scalebar":
         return RecipeCalibration("scalebar")
     return RecipeCalibration("metadata")
-
-
-def _class_option(value: Any) -> str:
-    values = value if isinstance(value, list | tuple) else [value]
-    return ",".join(f"{float(v):g}" for v in values)
-
-
-def _masks(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple | None]:
-    if parameters.get("source", "image") != "image":
-        raise UnsupportedStep(
-            "a masks run on two masks or two classes cannot be saved as a recipe yet: "
-            "measure one mask (Source: this image)"
-        )
-    if parameters.get("preset", "none") != "none":
-        raise UnsupportedStep(
-            f"the masks preset {parameters['preset']!r} cannot be saved as a recipe yet: "
-            "use the preset 'none' (blob measurements)"
-        )
-    options: dict[str, Any] = {}
-    foreground = parameters.get("foreground", "nonzero")
-    if foreground == "threshold":
-        options["threshold"] = float(parameters["threshold"])
-    elif foreground == "class":
-        options["class"] = _class_option(parameters["class_a"])
-    connectivity = int(parameters.get("connectivity", 8))
-    if connectivity != 8:
-        options["connectivity"] = connectivity
-    if int(parameters.get("min_area") or 0) > 1:
-        options["min-area"] = int(parameters["min_area"])
-    roi = parameters.get("roi")
-    rect = None
-    if roi:
-        kind, value = next(iter(roi.items()))
-        if kind != "rect":
-            raise UnsupportedStep("a polygon ROI cannot be saved in a recipe: use a rectangle")
-        row, col, rows, cols = (round(float(v)) for v in value)
-        rect = (col, row, cols, rows)
-    return options, rect
 
 
 def _match(parameters: dict[str, Any], template_file: str | None) -> dict[str, Any]:
@@ -140,8 +117,13 @@ def recipe_from_step(
     parameters = dict(step.parameters)
     setup = recipe_calibration(calibration)
     if step.analysis == "masks":
-        options, rect = _masks(parameters)
-        return Recipe("blobs", options, setup, rect)
+        analysis, options, rect = masks_options(parameters)
+        return Recipe(analysis, options, setup, rect)
+    if step.analysis == "layers":
+        options, rect = layers_options(parameters)
+        return Recipe("layers", options, setup, rect)
+    if step.analysis == "colors":
+        return Recipe("colors", colors_options(parameters), setup)
     if step.analysis == "match":
         return Recipe("match", _match(parameters, template_file), setup)
     if step.analysis == "turns":
@@ -152,7 +134,7 @@ def recipe_from_step(
         return Recipe("scalebar", {}, setup)
     raise UnsupportedStep(
         f"the {step.analysis!r} analysis cannot be saved as a recipe yet "
-        "(recipes cover masks, match, turns and scalebar runs)"
+        "(recipes cover masks, layers, colours, match, turns and scalebar runs)"
     )
 
 

@@ -69,13 +69,13 @@ def test_turns_and_scalebar_steps():
 @pytest.mark.parametrize(
     ("step", "message"),
     [
-        (AnalysisStep("masks", {**MASKS, "source": "two_masks"}), "two masks"),
-        (AnalysisStep("masks", {**MASKS, "preset": "pit"}), "preset 'pit'"),
+        (AnalysisStep("masks", {**MASKS, "source": "two_masks"}), "two masks.*same file"),
+        (AnalysisStep("masks", {**MASKS, "source": "two_classes"}), "two classes"),
+        (AnalysisStep("masks", {**MASKS, "preset": "pit"}), "retina has no ROI"),
         (AnalysisStep("masks", {**MASKS, "roi": {"polygon": [[0, 0]]}}), "polygon ROI"),
         (AnalysisStep("match", {"pyramid": True}), "pyramid"),
         (AnalysisStep("turns", {"method": "ridge"}), "method"),
-        (AnalysisStep("layers", {}), "'layers' analysis cannot be saved"),
-        (AnalysisStep("colors", {}), "'colors' analysis cannot be saved"),
+        (AnalysisStep("similar", {}), "'similar' analysis cannot be saved"),
     ],
 )
 def test_steps_no_recipe_can_express_say_why(step, message):
@@ -124,3 +124,249 @@ def test_the_batch_running_a_masks_recipe_gives_the_blob_analysis(tmp_path):
     np.testing.assert_allclose(
         [(float(r["centroid_y"]), float(r["centroid_x"])) for r in rows], expected.centroid
     )
+
+
+# --- layers, colours and retina runs: the batch gives the panel's analysis -------------------
+
+
+def batch_rows(recipe, image, tmp_path) -> list[dict]:
+    """The rows ``measurer batch`` gives for ``image`` with ``recipe``, read back from its file."""
+    from measurer.cli.batch import _task
+    from measurer.io.recipes import write_recipe
+
+    task, _ = _task(str(write_recipe(tmp_path / "recipe.json", recipe)))
+    return task(str(image))
+
+
+def no_progress(*_):
+    return None
+
+
+def layers_run(image, **request):
+    """What the Layers panel's worker returns for ``request`` (its keys, its defaults)."""
+    from measurer.gui.panels.layers_task import find_layers
+
+    asked = {"band_width": 9, "profiles": 1, "smoothing": 1.0, "spacing": (1.0, 1.0)}
+    asked = {**asked, "roi": None, "line": None, **request}
+    return find_layers(image, asked, progress=no_progress, cancelled=lambda: False)
+
+
+@pytest.fixture(scope="module")
+def layered(tmp_path_factory):
+    from measurer.analysis.synthetic_layers import layered_image
+
+    image, truth = layered_image((160, 200), [12.0, 9.0, 15.0, 10.0, 13.0], angle_deg=30,
+                                 blur=1.3, seed=3)  # fmt: skip
+    pixels = np.round(image * 255).astype(np.uint8)
+    path = tmp_path_factory.mktemp("layers") / "layers.png"
+    Image.fromarray(pixels).save(path)
+    return pixels, truth, path
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"count": 3, "line": True},
+        {"count": 2, "line": True},
+        {"count": 2, "roi": (20, 30, 100, 120)},
+        {"count": 1, "roi": (20, 30, 100, 120), "smoothing": 2.5},
+    ],
+)
+def test_a_layers_run_as_recipe_gives_each_profiles_layers(layered, tmp_path, where):
+    from measurer.analysis.layers import analyze_line
+
+    pixels, truth, path = layered
+    centre, normal = np.array(truth.origin), np.array(truth.normal)
+    line = (centre - 60 * normal, centre + 60 * normal)
+    request = {"line": line} if where.get("line") else {"roi": where["roi"]}
+    smoothing = where.get("smoothing", 1.0)
+    found = layers_run(pixels, band_width=7, profiles=where["count"], smoothing=smoothing,
+                       **request)  # fmt: skip
+    parameters = found["parameters"]
+    recipe = recipe_from_step(AnalysisStep("layers", parameters), Calibration.uncalibrated())
+    assert recipe.options["width"] == 7
+    assert recipe.options.get("profiles", 1) == where["count"]
+    assert recipe.options.get("smoothing", 1.0) == smoothing
+    if "roi" in where:
+        assert recipe.options["auto"] is True and recipe.roi == (30, 20, 120, 100)
+    else:
+        drawn = [line[0][1], line[0][0], line[1][1], line[1][0]]
+        values = [float(v) for v in recipe.options["line"].split(",")]
+        np.testing.assert_allclose(values, drawn, atol=1e-6)  # the line as drawn
+    rows = batch_rows(recipe, path, tmp_path)
+    # The batch's profile 0 is the line the others are placed around; then the panel's.
+    assert sorted({r["profile"] for r in rows}) == list(range(where["count"] + 1))
+    for number, (r0, c0, r1, c1) in enumerate(parameters["lines"], start=1):
+        own = [r for r in rows if r["profile"] == number]
+        np.testing.assert_allclose(
+            [own[0][k] for k in ("line_x0", "line_y0", "line_x1", "line_y1")],
+            [c0, r0, c1, r1], atol=1e-5,
+        )  # fmt: skip
+        profile = analyze_line(pixels, (r0, c0), (r1, c1), width=7, smoothing=smoothing).profile
+        assert (own[0]["dark_count"], own[0]["light_count"]) == (
+            profile.dark_count, profile.light_count,
+        )  # fmt: skip
+        assert profile.dark_count >= 2  # complete dark layers crossed: the rows are not empty
+        assert [r["kind"] for r in own] == [la.kind for la in profile.layers]
+        np.testing.assert_allclose(
+            [r["width_px"] for r in own],
+            [la.to_dict()["width_px"] for la in profile.layers],
+            atol=1e-4,
+        )
+
+
+def test_layers_runs_no_recipe_can_repeat_say_what_to_change(layered):
+    pixels, truth, _ = layered
+    centre, normal = np.array(truth.origin), np.array(truth.normal)
+    # Three profiles around a line that runs off the image: the border cuts them.
+    long = (centre - 150 * normal, centre + 150 * normal)
+    cut = layers_run(pixels, line=long, profiles=3, band_width=7)["parameters"]
+    with pytest.raises(UnsupportedStep, match="cut by the image border"):
+        recipe_from_step(AnalysisStep("layers", cut), Calibration.uncalibrated())
+    one = layers_run(pixels, line=long, profiles=1)["parameters"]  # one profile: its clipped line
+    recipe = recipe_from_step(AnalysisStep("layers", one), Calibration.uncalibrated())
+    assert recipe.options["width"] == 9 and "profiles" not in recipe.options
+
+
+#: Red, green, blue, yellow (RGB 0-1), as in tests/gui/test_colors_panel.py.
+COLORS = np.array([[0.85, 0.15, 0.1], [0.15, 0.6, 0.2], [0.15, 0.25, 0.85], [0.9, 0.8, 0.1]])
+
+
+def colors_parameters(**options):
+    """The step parameters the Colours panel stores (see ColorsPanel.run)."""
+    parameters = {"min_area": 20, "smoothing": 1.5, "grid": None, "display": {}, **options}
+    if "classes" in parameters:
+        parameters["names"] = list(parameters["classes"])
+    else:
+        parameters["names"] = [f"c{i}" for i in range(parameters["k"])]
+    return parameters
+
+
+def object_rows(result):
+    return [
+        (o.label, o.area, o.centroid[1], o.centroid[0], o.bbox[1], o.bbox[0], o.bbox[3], o.bbox[2])
+        for o in result.objects
+    ]
+
+
+@pytest.mark.parametrize("picked", [False, True])
+def test_a_colours_run_as_recipe_finds_the_same_objects(tmp_path, picked):
+    from measurer.analysis.synthetic_detections import disc_scene
+    from measurer.gui.panels.colors_shapes import find_objects
+
+    scene = disc_scene(COLORS, [3, 4, 2, 3], seed=0)
+    Image.fromarray(scene.image).save(tmp_path / "discs.png")
+    if picked:
+        classes = {"red": [216.0, 38.5, 25.0], "blue": [38.0, 64.0, 217.0]}
+        parameters = colors_parameters(classes=classes, min_area=40)
+        options = {"classes": {k: tuple(v) for k, v in classes.items()}}
+    else:
+        parameters = colors_parameters(k=4)
+        options = {"k": 4}
+    recipe = recipe_from_step(AnalysisStep("colors", parameters), Calibration.uncalibrated())
+    expected_options = (
+        {"class": ["red=216,38.5,25", "blue=38,64,217"], "min-area": 40} if picked else {"k": 4}
+    )
+    assert dict(recipe.options) == expected_options
+    result, _ = find_objects(scene.image, min_area=parameters["min_area"], smoothing=1.5, **options)
+    assert len(result.objects) == (5 if picked else 12)  # the red and blue discs, or all
+    rows = batch_rows(recipe, tmp_path / "discs.png", tmp_path)
+    keys = ("class", "area", "centroid_x", "centroid_y", "bbox_x", "bbox_y", "bbox_w", "bbox_h")
+    got = [tuple(r[k] for k in keys) for r in rows]
+    assert [g[:2] + g[4:] for g in got] == [e[:2] + e[4:] for e in object_rows(result)]
+    np.testing.assert_allclose(
+        [g[2:4] for g in got], [e[2:4] for e in object_rows(result)], atol=5e-4
+    )  # the table rounds centroids to 3 decimals
+
+
+@pytest.mark.parametrize("smoothing", [1.0, 1.5])  # measurer colors' default, the panel's
+def test_a_colour_grid_run_as_recipe_classifies_the_same_cells(tmp_path, smoothing):
+    from measurer.analysis.colors import Grid
+    from measurer.analysis.synthetic_detections import grid_scene
+    from measurer.gui.panels.colors_shapes import classify_cells
+
+    occupancy = np.array([[0, -1, 1], [2, 3, -1]])
+    scene = grid_scene(COLORS, occupancy, cell_size=(40, 44), seed=3)
+    Image.fromarray(scene.image).save(tmp_path / "grid.png")
+    spec = [*scene.origin, *scene.cell_size, 2, 3]  # top, left, cell height, width, rows, cols
+    parameters = colors_parameters(k=4, grid=spec, smoothing=smoothing)
+    recipe = recipe_from_step(AnalysisStep("colors", parameters), Calibration.uncalibrated())
+    expected_options = {"k": 4, "grid": "11,7,44,40,2,3"}
+    assert dict(recipe.options) == expected_options | ({"smoothing": 1.5} if smoothing > 1 else {})
+    result, _ = classify_cells(scene.image, Grid(spec[:2], spec[2:4], spec[4:]), k=4,
+                               min_area=20, smoothing=smoothing)  # fmt: skip
+    expected = [(c.row, c.col, c.label) for c in result.cells]
+    assert [label is None for *_, label in expected] == (occupancy.ravel() < 0).tolist()
+    rows = batch_rows(recipe, tmp_path / "grid.png", tmp_path)
+    assert [(r["row"], r["col"], r["class"]) for r in rows] == expected
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (colors_parameters(classes={"a=b": [1, 2, 3]}), "class name 'a=b'"),
+        (
+            {"names": ["x"], "grid": [0, 0, 9, 9, 2, 2], "display": {}, "min_score": 0.5,
+             "references": [{"name": "x", "path": "x.png"}]},
+            "reference images",
+        ),
+    ],
+)  # fmt: skip
+def test_colours_runs_no_recipe_can_repeat_say_what_to_change(parameters, message):
+    with pytest.raises(UnsupportedStep, match=message):
+        recipe_from_step(AnalysisStep("colors", parameters), Calibration.uncalibrated())
+
+
+@pytest.mark.parametrize("preset", ["hole", "auto"])
+def test_a_retina_preset_as_recipe_gives_the_panels_landmarks_and_lengths(tmp_path, preset):
+    from measurer.analysis.retina import measure_retina
+    from measurer.analysis.synthetic_masks import macular_hole_mask
+    from measurer.gui.panels.masks_shapes import MaskOptions, analyse_masks
+
+    mask, _ = macular_hole_mask(
+        (150, 240), centre_col=120.5, base_row=110.5, base_diameter=60.0, mld=24.0,
+        neck=(10.0, 20.0), foot=3.0, top_diameter=40.0, height_left=40.0, height_right=36.0,
+        retina_width=200.0,
+    )  # fmt: skip
+    image = np.where(mask, 180, 20).astype(np.uint8)  # grey: the threshold makes the mask
+    Image.fromarray(image).save(tmp_path / "bscan.png")
+    # The panel's options with a fixed 4 µm pixel, as the form and the document give them.
+    options = MaskOptions(
+        foreground="threshold", threshold=100.0, preset=preset, pixel_width=4.0,
+        pixel_height=4.0, microns_per_unit=1.0, unit="µm",
+    )  # fmt: skip
+    parameters = options.parameters()
+    calibration = Calibration(4.0, 4.0, "um", "manual", "line")
+    recipe = recipe_from_step(AnalysisStep("masks", parameters), calibration)
+    kind = {} if preset == "auto" else {"kind": "hole"}
+    assert (recipe.analysis, dict(recipe.options)) == ("retina", {"threshold": 100.0, **kind})
+    assert recipe.calibration.mode == "fixed"
+    (row,) = batch_rows(recipe, tmp_path / "bscan.png", tmp_path)
+    panel = analyse_masks(image, None, options)
+    landmarks = {a.role.rsplit(":", 1)[-1]: a.vertices[0] for a in panel.shapes}
+    assert landmarks  # the hole's landmarks, each a column pair in the row
+    for name, (y, x) in landmarks.items():
+        assert (row[f"{name}_x"], row[f"{name}_y"]) == pytest.approx((x, y), abs=1e-9)
+    truth = measure_retina(mask, kind=preset, pixel_width=4.0, pixel_height=4.0,
+                           microns_per_unit=1.0)  # fmt: skip
+    assert row["kind"] == "hole" and row["unit"] == "µm"
+    for key in ("mld", "base_diameter", "height_left", "height_right", "tilt_deg"):
+        assert row[key] == pytest.approx(getattr(truth, key), rel=1e-12)
+    assert row["mld"] == pytest.approx(4.0 * 24.0, abs=4.0)  # 24 px across, in µm
+
+
+def test_masks_presets_map_their_foreground_and_minimum_area():
+    from measurer.gui.panels.masks_shapes import MaskOptions
+
+    parameters = MaskOptions(foreground="class", class_a=(0, 255, 0), min_area=50,
+                             preset="pit").parameters()  # fmt: skip
+    recipe = recipe_from_step(AnalysisStep("masks", parameters), Calibration.uncalibrated())
+    assert (recipe.analysis, dict(recipe.options), recipe.roi) == (
+        "retina", {"class": "0,255,0", "kind": "pit", "min-area": 50}, None,
+    )  # fmt: skip
+    two = MaskOptions(source="two_classes", class_a=1, class_b=2, preset="hole").parameters()
+    with pytest.raises(UnsupportedStep, match="two classes"):
+        recipe_from_step(AnalysisStep("masks", two), Calibration.uncalibrated())
+    second = MaskOptions(source="two_masks", preset="hole").parameters("/data/b.png")
+    with pytest.raises(UnsupportedStep, match="same file for every image"):
+        recipe_from_step(AnalysisStep("masks", second), Calibration.uncalibrated())

@@ -1,0 +1,165 @@
+"""Subcommand options that repeat a masks, layers or colours panel run on every image of a batch.
+
+Each function takes a step's parameters as its panel stores them and returns the options of
+the ``measurer`` subcommand that computes the same table, or raises :class:`UnsupportedStep`
+with one line saying what to change in the panel. See
+:mod:`measurer.io.recipe_from_steps` for the whole mapping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from measurer.io.recipes import RecipeError
+
+#: Rectangle of a recipe: first column, first row, width, height.
+Rect = tuple[int, int, int, int]
+
+
+class UnsupportedStep(RecipeError):
+    """An analysis step that no recipe can express; the message says why, on one line."""
+
+
+def _number(value: Any) -> str:
+    """A number as short text that reads back to the same float."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _class_option(value: Any) -> str:
+    values = value if isinstance(value, list | tuple) else [value]
+    return ",".join(_number(v) for v in values)
+
+
+def _foreground(parameters: dict[str, Any]) -> dict[str, Any]:
+    """``threshold`` or ``class``: how the blobs and retina subcommands read each mask."""
+    foreground = parameters.get("foreground", "nonzero")
+    if foreground == "threshold":
+        return {"threshold": float(parameters["threshold"])}
+    if foreground == "class":
+        return {"class": _class_option(parameters["class_a"])}
+    return {}
+
+
+def masks_options(parameters: dict[str, Any]) -> tuple[str, dict[str, Any], Rect | None]:
+    """``(subcommand, options, rect)`` of a masks run: ``blobs``, or ``retina`` for a preset."""
+    source = parameters.get("source", "image")
+    if source == "two_masks":
+        raise UnsupportedStep(
+            "a masks run on two masks cannot be saved as a recipe: the second mask would be "
+            "the same file for every image; measure one mask (Source: current image)"
+        )
+    if source != "image":
+        raise UnsupportedStep(
+            "a masks run on two classes cannot be saved as a recipe: measurer blobs and "
+            "retina read one class per mask; measure one class (Source: current image)"
+        )
+    options = _foreground(parameters)
+    min_area = int(parameters.get("min_area") or 0)
+    preset = parameters.get("preset", "none")
+    if preset != "none":
+        if parameters.get("roi"):
+            raise UnsupportedStep(
+                "measurer retina has no ROI: select no rectangle or polygon and run the "
+                "preset again to save a recipe"
+            )
+        if preset != "auto":
+            options["kind"] = preset
+        if min_area > 0:  # 0: automatic, 1 % of the retina in both
+            options["min-area"] = min_area
+        return "retina", options, None
+    connectivity = int(parameters.get("connectivity", 8))
+    if connectivity != 8:
+        options["connectivity"] = connectivity
+    if min_area > 1:
+        options["min-area"] = min_area
+    roi = parameters.get("roi")
+    rect = None
+    if roi:
+        kind, value = next(iter(roi.items()))
+        if kind != "rect":
+            raise UnsupportedStep("a polygon ROI cannot be saved in a recipe: use a rectangle")
+        row, col, rows, cols = (round(float(v)) for v in value)
+        rect = (col, row, cols, rows)
+    return "blobs", options, rect
+
+
+def _drawn_line(lines: list, width: int, count: int) -> str:
+    """``--line`` for the profiles of a run from a line: the line they were placed around.
+
+    ``measurer layers`` places ``--profiles`` lines one band width apart around ``--line``, as
+    the panel did around the drawn line; the step keeps only the placed lines, so the drawn
+    one is their middle, checked by placing them again.
+    """
+    from measurer.analysis.orientation import parallel_lines
+
+    found = np.asarray(lines, dtype=float).reshape(-1, 2, 2)
+    if len(found) == count:
+        start, end = found.mean(axis=0)
+        placed = parallel_lines(start, end, count=count, spacing=width)
+        if np.allclose(placed, found, rtol=0, atol=1e-6):
+            (r0, c0), (r1, c1) = start, end
+            return ",".join(_number(round(v, 9)) for v in (c0, r0, c1, r1))
+    raise UnsupportedStep(
+        "the profiles were cut by the image border, which measurer layers does differently: "
+        "draw the line inside the image (or use 1 profile) and run again to save a recipe"
+    )
+
+
+def layers_options(parameters: dict[str, Any]) -> tuple[dict[str, Any], Rect | None]:
+    """``(options, rect)`` of ``measurer layers`` for a Layers panel run.
+
+    A run from a drawn line gives ``--line`` (a fixed line on every image); a run on a
+    rectangle, or on the whole image, gives ``--auto`` with that rectangle as the ROI.
+    """
+    width, count = int(parameters["band_width"]), int(parameters["profiles"])
+    options: dict[str, Any] = {}
+    smoothing = float(parameters.get("smoothing", 1.0))
+    if smoothing != 1.0:
+        options["smoothing"] = smoothing
+    if width != 5:
+        options["width"] = width
+    if count != 1:
+        options["profiles"] = count
+    roi = parameters.get("roi")
+    if roi is not None:
+        row, col, rows, cols = (int(v) for v in roi)
+        return {"auto": True, **options}, (col, row, cols, rows)
+    return {"line": _drawn_line(parameters["lines"], width, count), **options}, None
+
+
+def colors_options(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``measurer colors`` for a Colours panel run (objects or grid cells)."""
+    if parameters.get("references"):
+        raise UnsupportedStep(
+            "matching grid cells against reference images cannot be saved as a recipe "
+            "(measurer colors has no reference images): classify the cells by colour instead"
+        )
+    grid = parameters.get("grid")
+    options: dict[str, Any] = {}
+    smoothing = float(parameters.get("smoothing", 1.0 if grid else 1.5))
+    if smoothing != (1.0 if grid else 1.5):  # the defaults of measurer colors
+        options["smoothing"] = smoothing
+    classes = parameters.get("classes")
+    if classes:
+        specs = []
+        for name, value in classes.items():
+            if "=" in name or name != name.strip():
+                raise UnsupportedStep(
+                    f"measurer colors cannot read the class name {name!r} (NAME=R,G,B): "
+                    "rename the class without '=' or surrounding spaces"
+                )
+            specs.append(f"{name}={_class_option(value)}")
+        options["class"] = specs
+    else:
+        options["k"] = int(parameters["k"])
+    min_area = int(parameters.get("min_area", 20))
+    if min_area != 20:
+        options["min-area"] = min_area
+    if grid:
+        top, left, height, width, rows, cols = grid
+        cells = (left, top, width, height, int(rows), int(cols))
+        options["grid"] = ",".join(_number(v) for v in cells)
+    return options
