@@ -20,7 +20,7 @@ def keep_image_buffers() -> bool:
     By default glibc serves blocks above a threshold (which it raises to at most 32 MB as such
     blocks are freed) straight from the system, and gives the top of its heap back as soon as
     twice that threshold lies free there, so each image of a batch pays again, in the kernel,
-    for the pages of its arrays: with 2048 x 2048 masks a sixth of the time of a batch
+    for the pages of its arrays: with 2048 x 2048 masks a fifth of the time of a batch
     (``bench/bench_batch.py``). After this call, blocks up to :data:`LARGEST_KEPT_BLOCK` come
     from the heap, which keeps up to :data:`KEPT_FREE` free at its top. For batch processes,
     which work on one image after another; process-wide and permanent.
