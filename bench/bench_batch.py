@@ -15,18 +15,17 @@ written to a temporary folder and measured with a blobs recipe (``--min-area 5``
 The batches run through ``measurer.cli.main.main`` in this process, so interpreter start-up is
 not counted (worker start-up is); this process keeps freed image buffers from the start
 (:func:`measurer.io.allocator.keep_image_buffers`, which ``measurer batch`` calls), so the
-baseline gets that gain too. Times are the best of ``--repeats`` runs, the three
-interleaved so they see the same machine load; CPU times are printed too (of this process and
-of the worker processes), which other programs running at the same time disturb less than the
-wall time; look at the load averages printed before and after.
+baseline gets that gain too. Times are the best of ``--repeats`` runs, the three interleaved
+so they see the same machine load. CPU seconds are printed too: of this process, and of the
+whole machine from ``/proc/stat`` (Linux; the workers, which start from a fork server and are
+not children of this process, and whatever else runs: compare the load averages printed
+before and after).
 
 What keeps ``--jobs 2`` below 2x on two cores: one in-process job already keeps a little more
 than one core busy (blob_stats traces outlines on a helper thread while OpenCV labels; the
 worker processes, which share the cores, measure on one thread each), the workers' start-up
-(about 0.2 s: Python, numpy, OpenCV, Pillow), and two processes sharing the memory bandwidth
-(two independent single-threaded loops over these masks each run about 10 % slower than one
-alone on the machine this was written on). The benchmark prints how many cores each run kept
-busy (CPU seconds / wall seconds).
+(about 0.2 s: Python, numpy, OpenCV, Pillow, measurer), and two processes sharing the memory
+bandwidth.
 Run: ``/work/venv/bin/python bench/bench_batch.py [--images 200] [--size 2048] [--blobs 400]
 [--repeats 2]``.
 """
@@ -37,7 +36,6 @@ import argparse
 import contextlib
 import io
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -67,32 +65,36 @@ def write_masks(folder: Path, count: int, size: int, blobs: int, seed: int = 0) 
     return paths
 
 
-def direct(paths: list[Path]) -> tuple[float, float, float]:
-    """Wall and CPU seconds to measure every mask by calling the analysis in a loop (and 0
-    CPU seconds of workers, as :func:`batch` has them)."""
-    start, cpu = time.perf_counter(), time.process_time()
+def machine_cpu() -> float:
+    """CPU seconds all processes of the machine have used since it started (Linux)."""
+    fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:8]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(function) -> tuple[float, float, float]:
+    """Wall seconds of ``function()``, CPU seconds of this process and of the whole machine
+    (the batch's workers, which are not children of this process when they start from a fork
+    server, and whatever else runs)."""
+    start, cpu, machine = time.perf_counter(), time.process_time(), machine_cpu()
+    function()
+    wall = time.perf_counter() - start
+    return wall, time.process_time() - cpu, machine_cpu() - machine
+
+
+def direct(paths: list[Path]) -> None:
+    """Measure every mask by calling the analysis in a loop."""
     for path in paths:
         blob_stats(as_binary(read_image(path).page(0)), min_area=5)
-    return time.perf_counter() - start, time.process_time() - cpu, 0.0
 
 
-def _children_cpu() -> float:
-    """CPU seconds of the ended child processes (the batch's workers) so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def batch(recipe: Path, folder: Path, table: Path, jobs: int) -> tuple[float, float, float]:
-    """Wall, CPU (this process) and CPU (its workers) seconds of ``measurer batch --jobs N``,
-    measuring all."""
+def batch(recipe: Path, folder: Path, table: Path, jobs: int) -> None:
+    """Measure every mask with ``measurer batch --jobs N --force``."""
     argv = ["batch", str(recipe), str(folder), "--out", str(table), "--jobs", str(jobs)]
-    start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     with contextlib.redirect_stderr(io.StringIO()):
         code = measurer([*argv, "--force"])
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     if code != 0:
         raise SystemExit(f"measurer batch failed with exit code {code}")
-    return wall, cpu, _children_cpu() - children
 
 
 def main() -> None:
@@ -121,19 +123,18 @@ def main() -> None:
             "jobs 2": [],
         }
         for _ in range(args.repeats):
-            times["direct"].append(direct(paths))
-            times["jobs 1"].append(batch(recipe, folder, root / "one.csv", 1))
-            times["jobs 2"].append(batch(recipe, folder, root / "two.csv", 2))
+            times["direct"].append(timed(lambda: direct(paths)))
+            times["jobs 1"].append(timed(lambda: batch(recipe, folder, root / "one.csv", 1)))
+            times["jobs 2"].append(timed(lambda: batch(recipe, folder, root / "two.csv", 2)))
         same = (root / "one.csv").read_bytes() == (root / "two.csv").read_bytes()
         rows = (root / "one.csv").read_text(encoding="utf-8-sig").count("\n") - 1
     best = {name: min(values) for name, values in times.items()}
     print(f"load averages after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    for name, (wall, cpu, workers) in best.items():
-        per_image = 1000 * wall / args.images
+    for name, (wall, cpu, machine) in best.items():
         print(
-            f"{name:<8} {wall:7.2f} s  {per_image:6.1f} ms/image  CPU: this process "
-            f"{cpu:6.2f} s, workers {workers:6.2f} s; {(cpu + workers) / wall:4.2f} cores busy  "
-            f"(best of {args.repeats})"
+            f"{name:<8} {wall:7.2f} s  {1000 * wall / args.images:6.1f} ms/image  CPU: this "
+            f"process {cpu:6.2f} s, machine {machine:6.2f} s ({machine / wall:4.2f} cores busy)"
+            f"  (best of {args.repeats})"
         )
     print(f"{rows} rows; --jobs 1 and --jobs 2 tables identical: {same}")
     wall = best["jobs 1"][0] / best["direct"][0]
@@ -141,9 +142,6 @@ def main() -> None:
     print(f"batch --jobs 1 / direct loop: {wall:5.2f}x wall, {cpu:5.2f}x CPU  (goal <= 1.2x)")
     speed_up = best["jobs 1"][0] / best["jobs 2"][0]
     print(f"--jobs 1 / --jobs 2:          {speed_up:5.2f}x  (goal >= 1.7x)")
-    for name in ("jobs 1", "jobs 2"):
-        wall, cpu, workers = best[name]
-        print(f"{name} kept {(cpu + workers) / wall:.2f} of {os.cpu_count()} cores busy")
 
 
 if __name__ == "__main__":
