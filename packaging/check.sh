@@ -127,5 +127,18 @@ frozen QT_QPA_PLATFORM=offscreen MEASURER_QUIT_AFTER_MS=3000 timeout 60 -- \
 if grep -q Traceback "$out" "$err"; then fail "the frozen GUI printed a traceback"; fi
 checks=$((checks + 1))
 
+# 9. A recipe and a batch on two worker processes (spawned: freeze_support in entry.py): the
+#    table has both blobs of both retina samples, and the errors table is empty.
+frozen -- recipe blobs --min-area 5 --out "$tmp/blobs.json" || fail "measurer recipe exited with $?"
+frozen -- batch "$tmp/blobs.json" "$SAMPLES/retina_hole_mask.tif" "$SAMPLES/retina_hole_mask.png" \
+  --out "$tmp/table.csv" --jobs 2 || fail "measurer batch --jobs 2 exited with $?"
+"$python" - "$tmp/table.csv" "$tmp/table.errors.csv" <<'EOF' || fail "measurer batch --jobs 2: wrong table"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")))
+assert [int(r["area"]) for r in rows] == [119242, 118939] * 2, rows
+assert list(csv.DictReader(open(sys.argv[2], encoding="utf-8-sig"))) == []
+EOF
+checks=$((checks + 1))
+
 size="$(du -sh "$ROOT/dist/measurer" | cut -f1)"
 echo "check.sh: all $checks checks passed; dist/measurer is $size, built in ${build_seconds} s"
