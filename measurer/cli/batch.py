@@ -141,7 +141,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the batch; the exit code says whether every image was measured."""
     from measurer.io.allocator import keep_image_buffers
-    from measurer.io.batch import run_batch
+    from measurer.io.batch import run_batch, summary
     from measurer.io.batch_files import BatchError, find_images, parts_folder
 
     task, fingerprint = _task(args.recipe)
@@ -174,10 +174,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write the results: {exc}") from exc
     finally:
         progress.finish()
-    kept = f", {result.reused} kept from an earlier run" if result.reused else ""
-    failed = f", {result.failed} failed (see {result.errors})" if result.failed else ""
-    log(
-        f"{result.images} images: {result.measured} measured{kept}{failed}; "
-        f"{result.rows} rows in {result.table}"
-    )
+    done = summary(result.images, result.measured, result.reused, result.failed, result.errors)
+    rows = f"{result.rows} row" if result.rows == 1 else f"{result.rows} rows"
+    log(f"{done}; {rows} in {result.table}")
     return 0 if result.complete else EXIT_SOME_FAILED

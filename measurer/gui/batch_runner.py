@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from measurer.io.batch import summary
 from measurer.io.batch_files import BatchError, errors_path, find_images, parts_folder
 
 #: Exit codes of ``measurer batch``: some images failed; bad recipe or usage; interrupted.
@@ -73,9 +74,7 @@ class BatchSummary:
                 f"Cancelled after {self.measured + self.failed} of {self.images} images. "
                 "The images finished so far are kept: Run again to measure only the rest."
             )
-        kept = f", {self.reused} kept from an earlier run" if self.reused else ""
-        failed = f", {self.failed} failed (see {self.errors})" if self.failed else ""
-        return f"{self.images} images: {self.measured} measured{kept}{failed}."
+        return summary(self.images, self.measured, self.reused, self.failed, self.errors) + "."
 
 
 def _parts(folder: Path) -> dict[str, int]:

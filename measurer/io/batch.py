@@ -80,6 +80,15 @@ class BatchResult:
         return self.failed == 0
 
 
+def summary(images: int, measured: int, reused: int, failed: int, errors: Path) -> str:
+    """What became of a batch's images, for the user: ``"6 images: 4 measured, 2 failed (see
+    ERRORS)"``."""
+    kept = f", {reused} kept from an earlier run" if reused else ""
+    failed_text = f", {failed} failed (see {errors})" if failed else ""
+    noun = "image" if images == 1 else "images"
+    return f"{images} {noun}: {measured} measured{kept}{failed_text}"
+
+
 def error_message(exc: BaseException) -> str:
     """One line for the errors table: the message of expected failures, else the type too."""
     text = " ".join(str(exc).split())

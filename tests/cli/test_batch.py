@@ -153,8 +153,8 @@ def test_inputs_in_order_once_each(folder):
 def test_an_image_without_blobs_has_a_row_with_its_path_only(tmp_path, recipe, capsys):
     path = tmp_path / "blank.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(path)
-    code, _, _ = _batch(capsys, recipe, path, out=tmp_path / "t.csv", extra=("--jobs", "1"))
-    assert code == 0
+    code, _, err = _batch(capsys, recipe, path, out=tmp_path / "t.csv", extra=("--jobs", "1"))
+    assert code == 0 and "1 image: 1 measured; 1 row in" in err
     assert (tmp_path / "t.csv").read_bytes().decode("utf-8-sig") == f"path\r\n{path}\r\n"
     assert _table(tmp_path / "t.errors.csv") == []
 
