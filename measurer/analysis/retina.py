@@ -25,13 +25,15 @@ Macular hole (the retina is split into two parts, left and right of the hole)
     - *Base diameter*: the same gap at the lowest height where both edges exist, at least
       one pixel above the base line (``pixel_height * cos(tilt) + pixel_width * |sin(tilt)|``,
       clear of the staircase that a tilted bottom boundary makes).
-    - *Height* of each edge (``height_left``, ``height_right``): height above the base line of
-      the highest point of that part within one base diameter of the hole (measured from the
-      base end of the edge); ``height`` is the larger.
+    - *Top* of each edge: among the points of the top surface of that part within one base
+      diameter of the hole (measured from the base end of the edge), the one nearest the hole
+      of those less than one pixel below the highest (a flat top drawn in tilted pixels has
+      many near-highest points).
+    - *Height* of each edge (``height_left``, ``height_right``): height of its top above the
+      base line (less than a pixel below the highest point, and the distance the landmarks
+      give); ``height`` is the larger.
     - *Arm length* of each edge: the straight line from the base end of the edge (where the
-      base diameter is measured, projected onto the base line) to the top of that edge: the
-      point of the top surface nearest the hole among those less than one pixel below the
-      edge's height (a flat top drawn in tilted pixels has many near-highest points).
+      base diameter is measured, projected onto the base line) to its top.
     - *Macular hole index* ``mhi = height / base_diameter``; *tractional hole index*
       ``thi = height / mld``; *hole form factor* ``hff = (arm_left + arm_right) /
       base_diameter``; *diameter hole index* ``dhi = mld / base_diameter``.
@@ -278,7 +280,7 @@ def _hole(frame: _Frame, parts: list[np.ndarray], scale: tuple[float, float], re
             float(frame.u(apex_col + (sign > 0))),
             float(frame.v(np.argmax(flags[:, apex_col]))),
         )
-        result[f"height_{side}"] = height
+        result[f"height_{side}"] = apex[1]
         result[f"arm_{side}"] = math.hypot(apex[0] - base_u, apex[1])
         marks[f"base_{side}"] = frame.to_image(base_u, 0.0)
         marks[f"mld_{side}"] = frame.to_image(float(edges[side][row]), float(centre_v[row]))

@@ -22,10 +22,8 @@ Macular hole landmarks (``"masks:retina:<name>"``, names in :data:`HOLE_LANDMARK
     height = the larger; arm left/right = ``|base_left top_left|``, ``|base_right top_right|``;
     MHI = height / base diameter, THI = height / MLD, HFF = (arm left + arm right) / base
     diameter, DHI = MLD / base diameter; the size class (by MLD in µm: small <= 250,
-    medium <= 400, large) in the MLD row when calibrated. The analysis takes a hole edge's
-    height at its highest point and puts the top landmark at the point of the top surface
-    nearest the hole less than a pixel below it, so on an untouched run the heights here can be
-    up to a pixel lower than ``measure_retina``'s; every other value is the same.
+    medium <= 400, large) in the MLD row when calibrated. On an untouched run every value is
+    ``measure_retina``'s.
 Foveal pit landmarks (names in :data:`PIT_LANDMARKS`)
     Pit depth = perpendicular distance from ``pit_bottom`` to the line through the rims; pit
     diameter = ``|rim_left rim_right|``; central thickness = ``|pit_bottom pit_base|``; and the

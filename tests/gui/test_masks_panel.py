@@ -315,7 +315,8 @@ def test_retina_sample_mld_and_a_dragged_mld_landmark(qtbot, window):
     assert row(window, "base diameter")["Length (µm)"] == pytest.approx(expected.base_diameter)
     assert row(window, "arm left")["Length (µm)"] == pytest.approx(expected.arm_left)
     height = row(window, "height")["Length (µm)"]
-    assert height == pytest.approx(expected.height, abs=3.9)  # within a pixel height
+    assert height == pytest.approx(expected.height, abs=1e-6)  # from the top landmarks
+    assert row(window, "height right")["Length (µm)"] == pytest.approx(expected.height_right)
     thi = row(window, "THI")["Index"]
     assert thi == pytest.approx(height / mld["Length (µm)"])
     marks = {a.role for a in window.document.annotations.values()}
