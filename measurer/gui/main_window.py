@@ -298,6 +298,24 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_calibration_changed(self, calibration) -> None:
         self.status.show_calibration(calibration)
         self.measure.follow_document()
+        self._show_aspect()
+
+    def show_physical_aspect(self, physical: bool) -> None:
+        """Show calibrated pixels at their physical aspect (or square); remembered."""
+        self.settings.setValue("view/physical_aspect", physical)
+        self._show_aspect()
+
+    def _show_aspect(self) -> None:
+        cal = None if self.document is None else self.document.calibration
+        ratio = 1.0
+        if (
+            cal is not None
+            and cal.is_calibrated
+            and self.actions_by_name["view.aspect"].isChecked()
+        ):
+            ratio = cal.pixel_width / cal.pixel_height
+        self.canvas.set_pixel_aspect(ratio)
+        self.measure.scale_bar.set_display_aspect(ratio)
 
     def _on_history_changed(self) -> None:
         if self.document is None:

@@ -128,7 +128,14 @@ def build_menus(window: MainWindow) -> dict[str, QtGui.QAction]:
     actions["view.overlays"] = _action(window, "Show &overlays", None, "H", checkable=True)
     actions["view.overlays"].setChecked(True)
     actions["view.overlays"].toggled.connect(window.canvas.set_overlays_visible)
-    for name in ("view.fit", "view.one", "view.in", "view.out", "view.auto", "view.overlays"):
+    actions["view.aspect"] = _action(window, "Physical pixel &aspect", None, checkable=True)
+    actions["view.aspect"].setToolTip(
+        "Show calibrated pixels as wide and tall as they are (e.g. OCT B-scans), instead of square"
+    )
+    actions["view.aspect"].setChecked(window.settings.value("view/physical_aspect", False, bool))
+    actions["view.aspect"].toggled.connect(window.show_physical_aspect)
+    names = ("view.fit", "view.one", "view.in", "view.out", "view.auto", "view.overlays")
+    for name in (*names, "view.aspect"):
         menu.addAction(actions[name])
     luts = menu.addMenu("&Lookup table")
     for name in ("grey", "inverted", "viridis", "inferno", "magma", "cividis"):

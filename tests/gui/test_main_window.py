@@ -353,3 +353,40 @@ def test_value_updates_live_while_dragging_without_committing(qtbot, window, ima
     assert float(model.data(model.index(0, column))) == pytest.approx(100, abs=1e-6)
     assert window.document.history.texts() == ["add line"]  # nothing committed yet
     assert rows_of(window)[0]["Length (px)"] == pytest.approx(200, abs=2)
+
+
+def _screen_pixels_per_unit(window) -> tuple[float, float]:
+    """Screen pixels per image column and per image row."""
+    x_units, y_units = window.canvas.viewbox.viewPixelSize()
+    return 1 / x_units, 1 / y_units
+
+
+def test_physical_pixel_aspect_shows_oct_pixels_as_wide_as_they_are(
+    qtbot, window, image_path, settings
+):
+    open_and_wait(qtbot, window, image_path)
+    column, row = _screen_pixels_per_unit(window)
+    assert column == pytest.approx(row)  # square by default, as ImageJ shows them
+    window.controller.set_calibration(Calibration(11.7, 3.9, "µm"))  # an OCT B-scan's pixels
+    assert _screen_pixels_per_unit(window)[0] == pytest.approx(column)  # not asked for yet
+    bar = window.measure.scale_bar
+    square_bar, square_label = bar.bar_rect(), bar.label_rect()
+    window.actions_by_name["view.aspect"].setChecked(True)
+    column, row = _screen_pixels_per_unit(window)
+    assert column / row == pytest.approx(3.0, rel=1e-6)  # 11.7 µm wide, 3.9 µm tall
+    # The scale bar keeps its length in columns; its thickness and label stretch over 3x the
+    # rows, so that they look as they did on screen.
+    assert bar.bar_rect().width() == pytest.approx(square_bar.width())
+    assert bar.bar_rect().height() == pytest.approx(3 * square_bar.height())
+    assert bar.label_rect().height() == pytest.approx(3 * square_label.height(), rel=0.01)
+    (x0, x1), (y0, y1) = window.canvas.viewbox.viewRange()
+    assert x0 <= -0.5 and x1 >= 299.5 and y0 <= -0.5 and y1 >= 199.5  # fitted whole
+    assert settings.value("view/physical_aspect", False, bool) is True
+    window.undo()  # back to pixels: square again
+    column, row = _screen_pixels_per_unit(window)
+    assert column == pytest.approx(row)
+    window.redo()
+    window.actions_by_name["view.aspect"].setChecked(False)
+    column, row = _screen_pixels_per_unit(window)
+    assert column == pytest.approx(row)
+    assert settings.value("view/physical_aspect", True, bool) is False

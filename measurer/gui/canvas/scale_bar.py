@@ -5,7 +5,9 @@ outline scaled with the image rather than as a ``pg.TextItem`` (which keeps a co
 screen). On screen the label grows and shrinks with the image, as it will look in the figure,
 and an export at full resolution shows exactly the same bar and label: a 10 µm bar at 0.1 µm/px
 is 100 image pixels long there as here. Automatic sizes follow the image's size, so the label is
-readable at "fit to window".
+readable at "fit to window". When the canvas shows pixels at their physical aspect, the label
+and the bar's thickness are stretched over the rows to look upright there
+(:meth:`ScaleBarOverlay.set_display_aspect`); exports, in image pixels, are not.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class ScaleBarOverlay(pg.GraphicsObject):
         self._shape = tuple(image_shape[:2]) if image_shape is not None else None
         self._bar = QRectF()
         self._text = QPainterPath()
+        self._aspect = 1.0
         self.setZValue(20)
         self._relayout()
 
@@ -70,6 +73,11 @@ class ScaleBarOverlay(pg.GraphicsObject):
     def set_calibration(self, calibration: Calibration) -> None:
         """Follow a new calibration (the bar hides itself when uncalibrated)."""
         self._calibration = calibration
+        self._relayout()
+
+    def set_display_aspect(self, ratio: float) -> None:
+        """Follow the canvas showing each pixel ``ratio`` times as wide as it is tall."""
+        self._aspect = float(ratio)
         self._relayout()
 
     def set_image_shape(self, shape: tuple[int, ...]) -> None:
@@ -110,8 +118,10 @@ class ScaleBarOverlay(pg.GraphicsObject):
             return
         rows, cols = self._shape
         thickness, font_size, margin = self._options.sizes(self._shape)
+        thickness *= self._aspect
         bar_width = length / self._calibration.pixel_width
         text = _text_path(self.label_text(), font_size) if self._options.label else QPainterPath()
+        text = QTransform.fromScale(1.0, self._aspect).map(text)
         ink = text.boundingRect()
         gap = 0.3 * font_size if self._options.label else 0.0
         block_w = max(bar_width, ink.width())

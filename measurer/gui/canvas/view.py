@@ -167,6 +167,14 @@ class CanvasWidget(pg.GraphicsView):
             x, y, w, h = image_rect(self.display.data.shape)
             self.viewbox.setRange(QtCore.QRectF(x, y, w, h), padding=0.02)
 
+    def set_pixel_aspect(self, ratio: float) -> None:
+        """Show each image pixel ``ratio`` times as wide on screen as it is tall (pixel width /
+        pixel height for pixels at their physical aspect, 1 for square screen pixels), and fit
+        the image again when the ratio changes."""
+        if ratio != self.viewbox.state["aspectLocked"]:
+            self.viewbox.setAspectLocked(True, ratio=ratio)
+            self.fit()
+
     def one_to_one(self) -> None:
         """Zoom so one image pixel is one screen pixel, keeping the centre."""
         centre = self.viewbox.viewRect().center()
