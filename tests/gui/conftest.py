@@ -37,3 +37,18 @@ def no_blocking_message_boxes(monkeypatch):
     for kind in ("critical", "warning", "information"):
         monkeypatch.setattr(QMessageBox, kind, record(kind, QMessageBox.StandardButton.Ok))
     return shown
+
+
+@pytest.fixture
+def main_window(qtbot, settings, no_blocking_message_boxes):
+    """A shown 1000 x 800 main window; ``window.shown`` lists the message boxes it showed, as
+    ``(kind, title, text)``."""
+    from measurer.gui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    win.shown = no_blocking_message_boxes
+    qtbot.addWidget(win)
+    win.resize(1000, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    return win

@@ -11,7 +11,6 @@ from scipy import ndimage as ndi
 from measurer.analysis.synthetic_detections import disc_scene, grid_scene
 from measurer.core.annotations import Kind, Origin
 from measurer.core.geometry import polygon_area_centroid
-from measurer.gui.main_window import MainWindow
 from measurer.gui.panels.colors_overlay import grid_lines
 from measurer.gui.panels.colors_panel import ColorsPanel
 from measurer.gui.panels.colors_shapes import pixel_outline
@@ -52,16 +51,9 @@ def test_pixel_outline_runs_along_pixel_edges_and_encloses_the_pixel_count():
 
 
 @pytest.fixture
-def window(qtbot, settings, monkeypatch):
-    win = MainWindow(settings)
-    win.errors = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "critical", lambda *a: win.errors.append(a[2]))
-    qtbot.addWidget(win)
-    win.resize(1000, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.panel = win.add_analysis_panel(ColorsPanel)
-    return win
+def window(main_window):
+    main_window.panel = main_window.add_analysis_panel(ColorsPanel)
+    return main_window
 
 
 def open_image(qtbot, window, tmp_path, image):
@@ -200,11 +192,11 @@ def test_missing_classes_and_a_grid_outside_the_image_are_refused(qtbot, window,
     open_image(qtbot, window, tmp_path, scene.image)
     window.panel.from_picks.setChecked(True)
     assert not window.panel.run()
-    assert "Pick a colour" in window.errors[-1]
+    assert "Pick a colour" in window.shown[-1][2]
     window.panel.automatic.setChecked(True)
     window.panel.grid_box.setChecked(True)
     window.panel.cell_width.setValue(500)
     with qtbot.waitSignal(window.panel.failed, timeout=10000):
         window.panel.run()
-    assert "does not fit" in window.errors[-1]
+    assert "does not fit" in window.shown[-1][2]
     assert not window.panel.set_class_of_selection()

@@ -12,7 +12,6 @@ from PySide6 import QtCore, QtWidgets
 from measurer.analysis.colors import Grid, match_grid
 from measurer.analysis.synthetic_detections import texture
 from measurer.core.annotations import Kind, Origin
-from measurer.gui.main_window import MainWindow
 from measurer.gui.panels.colors_panel import ColorsPanel
 from measurer.io.session import load_session, save_session
 
@@ -70,16 +69,9 @@ def reference_rgba(turns: int, size: int = 25) -> np.ndarray:
 
 
 @pytest.fixture
-def window(qtbot, settings, monkeypatch):
-    win = MainWindow(settings)
-    win.errors = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "critical", lambda *a: win.errors.append(a[2]))
-    qtbot.addWidget(win)
-    win.resize(1000, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.panel = win.add_analysis_panel(ColorsPanel)
-    return win
+def window(main_window):
+    main_window.panel = main_window.add_analysis_panel(ColorsPanel)
+    return main_window
 
 
 def open_scene(qtbot, window, tmp_path, image):
@@ -249,22 +241,22 @@ def test_unusable_references_are_refused(qtbot, window, tmp_path):
     open_scene(qtbot, window, tmp_path, image)
     box = window.panel.references
     assert not box.run()
-    assert "Add reference images" in window.errors[-1]
+    assert "Add reference images" in window.shown[-1][2]
     assert not box.add_selected_rectangles()
-    assert "select them" in window.errors[-1]
+    assert "select them" in window.shown[-1][2]
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not an image")
     assert not box.add_files([str(bad)])
-    assert "broken.png" in window.errors[-1] and box.list.count() == 0
+    assert "broken.png" in window.shown[-1][2] and box.list.count() == 0
     # The same file name twice gets a distinct name; names edited to clash are refused.
     box.add_files(write_references(tmp_path / "a")[:1] + write_references(tmp_path / "b")[:1])
     assert [box.list.item(i).text() for i in range(2)] == ["east", "east 2"]
     box.list.item(1).setText("east")
     assert not box.run()
-    assert "Two references are named 'east'" in window.errors[-1]
+    assert "Two references are named 'east'" in window.shown[-1][2]
     box.list.item(1).setText("empty")
     assert not box.run()
-    assert "stands for empty cells" in window.errors[-1]
+    assert "stands for empty cells" in window.shown[-1][2]
     box.list.setCurrentRow(1)
     box.remove_current()
     assert box.list.count() == 1
@@ -272,11 +264,11 @@ def test_unusable_references_are_refused(qtbot, window, tmp_path):
     box.add_files(write_references(tmp_path / "big", size=40)[1:2])
     with qtbot.waitSignal(window.panel.failed, timeout=10000):
         box.run()
-    assert "larger than" in window.errors[-1]
+    assert "larger than" in window.shown[-1][2]
     assert window.document.steps == []
     # Outside grid mode the references are disabled with the rest of the grid's options.
     window.panel.grid_box.setChecked(False)
     assert not box.isEnabled()
     assert not box.run()
-    assert "lay the grid" in window.errors[-1]
+    assert "lay the grid" in window.shown[-1][2]
     assert QtCore.Qt.ItemFlag.ItemIsEditable & box.list.item(0).flags()

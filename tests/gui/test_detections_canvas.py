@@ -5,25 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from measurer.core.annotations import Annotation, Kind, Origin
 from measurer.core.commands import AnalysisStep, ApplyDetection
-from measurer.gui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, settings, monkeypatch, tmp_path):
-    monkeypatch.setattr(QtWidgets.QMessageBox, "critical", lambda *a: None)
-    monkeypatch.setattr(
-        QtWidgets.QMessageBox,
-        "question",
-        lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Discard,
-    )
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
+def window(qtbot, main_window, tmp_path):
+    win = main_window
     win.resize(900, 700)
-    win.show()
     path = tmp_path / "grid.png"
     Image.fromarray(np.zeros((1000, 1000), np.uint8)).save(path)
     win.files.open_image(str(path))

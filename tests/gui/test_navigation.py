@@ -14,22 +14,12 @@ from measurer.core.annotations import Annotation, Kind
 from measurer.core.calibration import Calibration
 from measurer.core.commands import AddAnnotations
 from measurer.gui.canvas.view import OVERVIEW_PIXELS
-from measurer.gui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, settings, monkeypatch):
-    monkeypatch.setattr(QtWidgets.QMessageBox, "critical", lambda *a: None)
-    monkeypatch.setattr(
-        QtWidgets.QMessageBox,
-        "question",
-        lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Discard,
-    )
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(900, 700)
-    win.show()
-    return win
+def window(main_window):
+    main_window.resize(900, 700)
+    return main_window
 
 
 def open_and_wait(qtbot, window, path):
