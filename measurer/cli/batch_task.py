@@ -5,8 +5,9 @@ asked, write it annotated.
 image; it is picklable, so worker processes and Dask workers can run it. Annotated PNGs show
 the geometry of the rows as ``measurer ANALYSIS --annotated`` draws it (see
 :mod:`measurer.cli.overlays`): blob outlines, the closest points of each gap, the retina
-landmarks, the scale bar, the layer profiles with the layers' ends, match windows, turning
-points, and the boxes of colour objects or the grid's classified cells.
+landmarks, the margins and deepest point of two regions, the scale bar, the layer profiles
+with the layers' ends, match windows, turning points, and the boxes of colour objects or the
+grid's classified cells.
 """
 
 from __future__ import annotations

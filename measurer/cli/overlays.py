@@ -8,6 +8,8 @@ picks the right one. The same list goes into the ImageJ ROI set and onto the ann
 * blobs: each blob's outline traced along pixel edges (``"blob N"``), so Fiji measures the
   area and centroid of the table (a blob with holes: a keyhole polygon that goes round them);
 * gaps: the shortest distance of each pair as a line between its closest points;
+* regions: A's margins and B's deepest point as points, the depth as a line from that point to
+  the margin line, and the shortest gap between A and B as a line between its closest points;
 * retina: each landmark as a point named after it;
 * scalebar: the bar as a line between its outer edges (its length is ``length_px``);
 * layers: each profile as a profile line of the band width, and the layers' ends on it as
@@ -46,7 +48,7 @@ def analysis_annotations(
     Parameters
     ----------
     analysis : str
-        The subcommand: blobs, gaps, retina, scalebar, layers, match, turns or colors.
+        The subcommand: blobs, gaps, regions, retina, scalebar, layers, match, turns or colors.
     image_file : ImageFile
         The image measured (blobs traces its outlines from it again).
     rows : list of dict
@@ -128,6 +130,40 @@ def gap_shapes(image_file, rows: list[dict], args: argparse.Namespace) -> list[A
     ]
 
 
+def region_shapes(image_file, rows: list[dict], args: argparse.Namespace) -> list[Annotation]:
+    """A's margins, B's deepest point, its depth to the margin line and the shortest gap.
+
+    Calibrated rows draw the physical deepest point and closest pair (their ``_unit``
+    columns), so the lines are as long as the table says in the image's unit.
+    """
+    from measurer.analysis.gaps import point_to_line
+    from measurer.cli.common import calibration_from_args
+
+    shapes: list[Annotation] = []
+    for r in rows:
+        scale, suffix = (1.0, 1.0), ""
+        if r.get("unit") is not None:
+            calibration = calibration_from_args(args, image_file)
+            scale, suffix = (calibration.pixel_height, calibration.pixel_width), "_unit"
+        left, right = _at(r, "margin_left"), _at(r, "margin_right")
+        deepest = _at(r, f"deepest{suffix}", scale)
+        foot = point_to_line(deepest, left, right, row_scale=scale[0], col_scale=scale[1]).foot
+        gap = [_at(r, f"closest_a{suffix}", scale), _at(r, f"closest_b{suffix}", scale)]
+        shapes += [
+            _shape(Kind.POINTS, [left], "A margin left"),
+            _shape(Kind.POINTS, [right], "A margin right"),
+            _shape(Kind.POINTS, [deepest], "B deepest"),
+            _shape(Kind.LINE, [deepest, foot], "B depth below A's margin line"),
+            _shape(Kind.LINE, gap, "gap A-B"),
+        ]
+    return shapes
+
+
+def _at(row: dict, name: str, scale: tuple[float, float] = (1.0, 1.0)) -> tuple[float, float]:
+    """Point ``name`` of a row as ``(row, col)`` pixels (``scale``: its unit per pixel)."""
+    return (row[f"{name}_y"] / scale[0], row[f"{name}_x"] / scale[1])
+
+
 def retina_shapes(image_file, rows: list[dict], args: argparse.Namespace) -> list[Annotation]:
     """Each landmark as a point named after it."""
     shapes: list[Annotation] = []
@@ -201,6 +237,7 @@ def color_shapes(image_file, rows: list[dict], args: argparse.Namespace) -> list
 _CONVERTERS: dict[str, Callable[..., list[Annotation]]] = {
     "blobs": blob_shapes,
     "gaps": gap_shapes,
+    "regions": region_shapes,
     "retina": retina_shapes,
     "scalebar": scalebar_shapes,
     "layers": layer_shapes,

@@ -9,6 +9,9 @@ computes the same table:
   not part of the blob table;
 - ``masks`` with a retina preset (hole, pit or auto) on one mask, without ROI -> ``retina``
   (foreground, kind, minimum area);
+- ``masks`` on two classes of the image without a retina preset -> ``regions`` (``--classes
+  A,B``, connectivity, rectangular ROI): the gaps between regions A and B and the depth of B
+  below the line through A's margins; the blob tables of A and B are not part of its row;
 - ``layers`` -> ``layers``: a run from a drawn line gives ``--line``, the same line on every
   image of the batch (what one expects when the images share a framing; it is clipped to each
   image); a run on a rectangle (or the whole image) gives ``--auto`` with that rectangle as
@@ -22,7 +25,7 @@ computes the same table:
 - ``scalebar`` -> ``scalebar``.
 
 Anything else raises :class:`UnsupportedStep` saying why and what to change: two masks (the
-second file would be the same for every image) or two classes, retina presets with an ROI,
+second file would be the same for every image), retina presets on two classes or with an ROI,
 polygon ROIs, layer profiles cut by the image border, grid cells matched against reference
 images, the image pyramid, non-default tracing settings. The calibration follows the
 document's: ``fixed`` when it was set by hand, ``metadata`` when it came from the file (or

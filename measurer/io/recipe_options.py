@@ -43,22 +43,44 @@ def _foreground(parameters: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _rect(parameters: dict[str, Any]) -> Rect | None:
+    """The run's rectangular ROI as ``(x, y, width, height)``; a polygon is refused."""
+    roi = parameters.get("roi")
+    if not roi:
+        return None
+    kind, value = next(iter(roi.items()))
+    if kind != "rect":
+        raise UnsupportedStep("a polygon ROI cannot be saved in a recipe: use a rectangle")
+    row, col, rows, cols = (round(float(v)) for v in value)
+    return col, row, cols, rows
+
+
+def _connectivity(parameters: dict[str, Any]) -> dict[str, Any]:
+    connectivity = int(parameters.get("connectivity", 8))
+    return {"connectivity": connectivity} if connectivity != 8 else {}
+
+
 def masks_options(parameters: dict[str, Any]) -> tuple[str, dict[str, Any], Rect | None]:
-    """``(subcommand, options, rect)`` of a masks run: ``blobs``, or ``retina`` for a preset."""
+    """``(subcommand, options, rect)`` of a masks run: ``blobs``, ``retina`` for a preset, or
+    ``regions`` for two classes (the gaps between them and B's depth below A's margins)."""
     source = parameters.get("source", "image")
+    preset = parameters.get("preset", "none")
     if source == "two_masks":
         raise UnsupportedStep(
             "a masks run on two masks cannot be saved as a recipe: the second mask would be "
             "the same file for every image; measure one mask (Source: current image)"
         )
     if source != "image":
-        raise UnsupportedStep(
-            "a masks run on two classes cannot be saved as a recipe: measurer blobs and "
-            "retina read one class per mask; measure one class (Source: current image)"
-        )
+        if preset != "none":
+            raise UnsupportedStep(
+                "a retina preset on two classes cannot be saved as a recipe: measurer retina "
+                "reads one class per mask; measure one class (Source: current image)"
+            )
+        rect = _rect(parameters)
+        classes = f"{_class_option(parameters['class_a'])},{_class_option(parameters['class_b'])}"
+        return "regions", {"classes": classes, **_connectivity(parameters)}, rect
     options = _foreground(parameters)
     min_area = int(parameters.get("min_area") or 0)
-    preset = parameters.get("preset", "none")
     if preset != "none":
         if parameters.get("roi"):
             raise UnsupportedStep(
@@ -70,20 +92,10 @@ def masks_options(parameters: dict[str, Any]) -> tuple[str, dict[str, Any], Rect
         if min_area > 0:  # 0: automatic, 1 % of the retina in both
             options["min-area"] = min_area
         return "retina", options, None
-    connectivity = int(parameters.get("connectivity", 8))
-    if connectivity != 8:
-        options["connectivity"] = connectivity
+    options.update(_connectivity(parameters))
     if min_area > 1:
         options["min-area"] = min_area
-    roi = parameters.get("roi")
-    rect = None
-    if roi:
-        kind, value = next(iter(roi.items()))
-        if kind != "rect":
-            raise UnsupportedStep("a polygon ROI cannot be saved in a recipe: use a rectangle")
-        row, col, rows, cols = (round(float(v)) for v in value)
-        rect = (col, row, cols, rows)
-    return "blobs", options, rect
+    return "blobs", options, _rect(parameters)
 
 
 def _drawn_line(lines: list, width: int, count: int) -> str:

@@ -43,7 +43,7 @@ from measurer.io.atomic import atomic_write_text
 #: The recipe format this version writes and reads.
 SCHEMA = 1
 #: Analyses a recipe can name: the subcommands that give a table per image.
-ANALYSES = ("blobs", "colors", "gaps", "layers", "match", "retina", "scalebar", "turns")
+ANALYSES = ("blobs", "colors", "gaps", "layers", "match", "regions", "retina", "scalebar", "turns")
 #: How a recipe calibrates each image.
 CALIBRATION_MODES = ("metadata", "fixed", "scalebar")
 _KEYS = ("schema", "analysis", "options", "calibration", "roi")

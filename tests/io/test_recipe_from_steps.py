@@ -70,7 +70,17 @@ def test_turns_and_scalebar_steps():
     ("step", "message"),
     [
         (AnalysisStep("masks", {**MASKS, "source": "two_masks"}), "two masks.*same file"),
-        (AnalysisStep("masks", {**MASKS, "source": "two_classes"}), "two classes"),
+        (
+            AnalysisStep("masks", {**MASKS, "source": "two_classes", "preset": "hole"}),
+            "retina preset on two classes",
+        ),
+        (
+            AnalysisStep(
+                "masks",
+                {**MASKS, "source": "two_classes", "class_b": 2, "roi": {"polygon": [[0, 0]]}},
+            ),
+            "polygon ROI",
+        ),
         (AnalysisStep("masks", {**MASKS, "preset": "pit"}), "retina has no ROI"),
         (AnalysisStep("masks", {**MASKS, "roi": {"polygon": [[0, 0]]}}), "polygon ROI"),
         (AnalysisStep("match", {"pyramid": True}), "pyramid"),
@@ -365,8 +375,75 @@ def test_masks_presets_map_their_foreground_and_minimum_area():
         "retina", {"class": "0,255,0", "kind": "pit", "min-area": 50}, None,
     )  # fmt: skip
     two = MaskOptions(source="two_classes", class_a=1, class_b=2, preset="hole").parameters()
-    with pytest.raises(UnsupportedStep, match="two classes"):
+    with pytest.raises(UnsupportedStep, match="retina preset on two classes"):
         recipe_from_step(AnalysisStep("masks", two), Calibration.uncalibrated())
     second = MaskOptions(source="two_masks", preset="hole").parameters("/data/b.png")
     with pytest.raises(UnsupportedStep, match="same file for every image"):
         recipe_from_step(AnalysisStep("masks", second), Calibration.uncalibrated())
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_a_two_classes_run_as_recipe_gives_the_panels_gaps_and_depth(tmp_path, calibrated):
+    from measurer.analysis.gaps import closest_pair, deepest_to_margin_line, horizontal_gap
+    from measurer.gui.panels.masks_shapes import MaskOptions, analyse_masks
+
+    # Class 1: a retina split by a hole, two blocks whose one-pixel lips are its margins;
+    # class 2: the hole, reaching below them to row 29, cut at row 26 by the ROI.
+    a = rectangles_mask((40, 60), [(5, 5, 10, 15), (12, 20, 1, 1), (5, 30, 20, 20),
+                                   (12, 29, 1, 1)])  # fmt: skip
+    b = rectangles_mask((40, 60), [(10, 22, 20, 5)])
+    labels = np.zeros((40, 60), np.uint8)
+    labels[a], labels[b] = 1, 2
+    Image.fromarray(labels).save(tmp_path / "labels.png")
+    width, height = (2.0, 0.5) if calibrated else (1.0, 1.0)
+    options = MaskOptions(
+        source="two_classes", class_a=1, class_b=2, connectivity=4, min_area=5,
+        roi=("rect", (0, 0, 27, 60)), pixel_width=width, pixel_height=height,
+        unit="µm" if calibrated else "px",
+    )  # fmt: skip
+    calibration = (
+        Calibration(2.0, 0.5, "um", "manual", "line") if calibrated else Calibration.uncalibrated()
+    )
+    recipe = recipe_from_step(AnalysisStep("masks", options.parameters()), calibration)
+    assert (recipe.analysis, dict(recipe.options), recipe.roi) == (
+        "regions", {"classes": "1,2", "connectivity": 4}, (0, 0, 60, 27),
+    )  # fmt: skip
+    assert recipe.calibration.mode == ("fixed" if calibrated else "metadata")
+    (row,) = batch_rows(recipe, tmp_path / "labels.png", tmp_path)
+    a[27:], b[27:] = False, False  # the ROI
+    comparison = deepest_to_margin_line(a, b, connectivity=4, row_scale=height, col_scale=width)
+    pair = closest_pair(a, b, row_scale=height, col_scale=width)
+    gap = horizontal_gap(a, b)
+    unit = "_unit" if calibrated else ""
+    assert row[f"depth{unit}"] == comparison.to_line.distance == 14 * height
+    assert row[f"min_distance{unit}"] == pair.distance == width  # one column: the left lip
+    assert row[f"horizontal_gap{unit}"] == gap.minimum * width == 3 * width
+    assert row["horizontal_gap_row"] == gap.row == 19
+    assert row.get("unit") == ("µm" if calibrated else None)
+    scale = np.array([height, width])
+
+    def at(name: str) -> np.ndarray:  # a point of the row in (row, col) pixels
+        return np.array([row[f"{name}_y"], row[f"{name}_x"]]) / (scale if "_unit" in name else 1)
+
+    assert at("margin_left").tolist() == list(comparison.margin_left) == [12, 20]
+    assert at("margin_right").tolist() == list(comparison.margin_right) == [12, 29]
+    np.testing.assert_allclose(at(f"deepest{unit}"), comparison.deepest)
+    np.testing.assert_allclose(at(f"closest_a{unit}"), pair.point_a)
+    np.testing.assert_allclose(at(f"closest_b{unit}"), pair.point_b)
+    # The panel's own landmarks of the same run are the recipe's points.
+    panel = {s.role: s.vertices[0] for s in analyse_masks(labels, None, options).shapes}
+    for role, name in [("b_deepest", f"deepest{unit}"), ("margin_left", "margin_left"),
+                       ("margin_right", "margin_right"), ("closest_a", f"closest_a{unit}"),
+                       ("closest_b", f"closest_b{unit}")]:  # fmt: skip
+        np.testing.assert_allclose(panel[f"masks:{role}"], at(name), err_msg=role)
+
+
+def test_a_two_classes_run_in_colour_maps_both_colours():
+    from measurer.gui.panels.masks_shapes import MaskOptions
+
+    parameters = MaskOptions(source="two_classes", class_a=(255, 0, 0),
+                             class_b=(0, 128.5, 0)).parameters()  # fmt: skip
+    recipe = recipe_from_step(AnalysisStep("masks", parameters), Calibration.uncalibrated())
+    assert (recipe.analysis, dict(recipe.options), recipe.roi) == (
+        "regions", {"classes": "255,0,0,0,128.5,0"}, None,
+    )  # fmt: skip
