@@ -74,6 +74,10 @@ def build_menus(window: MainWindow) -> dict[str, QtGui.QAction]:
     menu.addSeparator()
     actions["file.save"] = _action(window, "&Save session", files.save_session, keys.Save)
     menu.addAction(actions["file.save"])
+    actions["file.import.rois"] = _action(
+        window, "&Import ImageJ ROIs…", window.interop.import_rois_dialog
+    )
+    menu.addAction(actions["file.import.rois"])
     export = menu.addMenu("&Export")
     for fmt in ("csv", "json", "xlsx"):
         actions[f"file.export.{fmt}"] = _action(
@@ -85,6 +89,16 @@ def build_menus(window: MainWindow) -> dict[str, QtGui.QAction]:
     )
     actions["file.export.view"] = _action(window, "Image with overlays as PNG…", files.export_view)
     export.addActions([actions["file.export.profile"], actions["file.export.view"]])
+    for fmt, text in (("tif", "ImageJ TIFF"), ("svg", "SVG (vector overlays)")):
+        actions[f"file.export.figure.{fmt}"] = _action(
+            window,
+            f"Image with overlays as {text}…",
+            lambda f=fmt: window.interop.export_figure_dialog(f),
+        )
+        export.addAction(actions[f"file.export.figure.{fmt}"])
+    export.addSeparator()
+    actions["file.export.rois"] = _action(window, "ImageJ ROIs…", window.interop.export_rois_dialog)
+    export.addAction(actions["file.export.rois"])
     actions["file.batch"] = _action(window, "&Batch…", lambda: _open_batch(window))
     actions["file.save_recipe"] = _action(
         window, "Save analysis as &recipe…", lambda: _save_recipe(window)

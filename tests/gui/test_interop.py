@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6 import QtWidgets
 
 from measurer.core.annotations import Annotation, Kind, Origin
 from measurer.core.calibration import Calibration
@@ -36,13 +37,23 @@ def window(qtbot, settings, tmp_path):
     return win
 
 
-def test_rois_round_trip_through_an_imagej_set(window, tmp_path, no_blocking_message_boxes):
+def through_the_menu(window, monkeypatch, action: str, path) -> None:
+    """Trigger File-menu ``action`` with its file dialog answering ``path``."""
+    answer = lambda *args, **kwargs: (str(path), "")  # noqa: E731
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", answer)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", answer)
+    assert window.actions_by_name[action].isEnabled()
+    window.actions_by_name[action].trigger()
+
+
+def test_rois_round_trip_through_an_imagej_set(window, tmp_path, monkeypatch):
     out = tmp_path / "rois.zip"
-    assert window.interop.export_rois(str(out))
+    through_the_menu(window, monkeypatch, "file.export.rois", out)
+    assert out.exists()
     before = [a.to_dict() for a in window.document.annotations.values()]
     window.controller.delete(window.document.order())
     assert window.document.annotations == {}
-    assert window.interop.import_rois(str(out)) == 3
+    through_the_menu(window, monkeypatch, "file.import.rois", out)
     after = list(window.document.annotations.values())
     assert [a.kind for a in after] == [Kind.RECTANGLE, Kind.LINE, Kind.POINTS]
     for old, new in zip(before, after, strict=True):
@@ -75,10 +86,10 @@ def test_a_bad_roi_file_says_so_and_changes_nothing(window, tmp_path, no_blockin
     assert kind == "critical" and "bad.zip" in text
 
 
-def test_figure_as_calibrated_tiff_and_vector_svg(window, tmp_path):
+def test_figure_as_calibrated_tiff_and_vector_svg(window, tmp_path, monkeypatch):
     window.controller.set_calibration(Calibration(0.5, 0.5, "µm", "manual"))
     tif = tmp_path / "fig.tif"
-    assert window.interop.export_figure(str(tif))
+    through_the_menu(window, monkeypatch, "file.export.figure.tif", tif)
     figure = read_image(tif)
     assert figure.page(0).shape == (60, 80, 3)
     assert figure.calibration.pixel_width == pytest.approx(0.5)
@@ -86,7 +97,7 @@ def test_figure_as_calibrated_tiff_and_vector_svg(window, tmp_path):
     row = figure.page(0)[5, 10:40].astype(int)
     assert (row[:, 0] > 200).all() and (row[:, 2] < 100).all()
     svg = tmp_path / "fig.svg"
-    assert window.interop.export_figure(str(svg))
+    through_the_menu(window, monkeypatch, "file.export.figure.svg", svg)
     root = ET.parse(svg).getroot()
     assert root.get("width") in ("80", "80.0") or "80" in root.get("viewBox", "")
     rects = [e for e in root.iter() if e.tag.endswith("rect") and e.get("x") == "20"]
