@@ -41,7 +41,10 @@ def scalebar_calibration(pixels: np.ndarray, setup: RecipeCalibration) -> Calibr
     if setup.bar_length is not None and setup.unit is not None:
         length, unit = setup.bar_length, setup.unit
     else:
-        fix = 'give "bar_length" and "unit" in the recipe\'s calibration'
+        fix = (
+            'give the length every bar stands for: "bar_length" and "unit" in the recipe\'s '
+            "calibration (measurer recipe --bar-length LENGTH UNIT)"
+        )
         try:
             label = read_scale_label(pixels, bar.top, bar.bottom, bar.x0, bar.x1)
         except OcrUnavailableError as exc:
@@ -51,7 +54,8 @@ def scalebar_calibration(pixels: np.ndarray, setup: RecipeCalibration) -> Calibr
         if not label.certain:
             raise ValueError(
                 f"the scale bar label {label.text!r} was read as {label.value:g} {label.unit}, "
-                f"which is uncertain: {fix}"
+                f"which is uncertain: if every bar stands for that, make the recipe with "
+                f"--bar-length {label.value:g} {label.unit}"
             )
         length, unit = label.value, label.unit
     detail = f"scale bar of {bar.length:.2f} px = {length:g} {unit}"

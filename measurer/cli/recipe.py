@@ -2,7 +2,9 @@
 
 The options are those of ``measurer ANALYSIS`` without its IMAGE. ``--pixel-size``/``--unit``
 become the recipe's fixed calibration, ``--roi`` its ROI and ``--scalebar`` (any analysis) a
-calibration from each image's scale bar; the other options are kept under their long names.
+calibration from each image's scale bar, whose label is read by OCR unless ``--bar-length
+LENGTH UNIT`` gives the length every bar stands for; the other options are kept under their
+long names.
 :func:`recipe_args` turns a recipe back into the subcommand's arguments, checked by the
 subcommand's own parser, so a hand-edited recipe gets the same messages as a command line.
 The file format is described in :mod:`measurer.io.recipes`.
@@ -197,8 +199,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write a recipe (versioned JSON, editable by hand) for `measurer batch`: "
         "ANALYSIS followed by its own options as `measurer ANALYSIS --help` lists them, "
         "without IMAGE (match takes its TEMPLATE). --pixel-size/--unit make a fixed "
-        "calibration, --scalebar calibrates each image from its scale bar, otherwise the "
-        "batch uses each file's metadata. --roi becomes the recipe's ROI.",
+        "calibration, --scalebar calibrates each image from its scale bar (its label read "
+        "by OCR, or --bar-length LENGTH UNIT when every bar stands for that length), "
+        "otherwise the batch uses each file's metadata. --roi becomes the recipe's ROI.",
     )
     parser.add_argument("analysis", choices=ANALYSES, metavar="ANALYSIS", help=", ".join(ANALYSES))
     parser.add_argument(
@@ -208,35 +211,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scalebar", action="store_true", help="calibrate each image from its scale bar"
     )
+    parser.add_argument(
+        "--bar-length",
+        nargs=2,
+        metavar=("LENGTH", "UNIT"),
+        help="with --scalebar: every bar stands for LENGTH UNIT (e.g. 10 um); no OCR",
+    )
     parser.set_defaults(func=run)
 
 
-def _take_out(arguments: list[str], out: str | None) -> tuple[list[str], str | None]:
-    """Remove ``--out PATH`` / ``--out=PATH`` from the analysis's arguments."""
+def _take(
+    arguments: list[str], name: str, count: int, needs: str
+) -> tuple[list[str], list[str] | None]:
+    """Remove ``name`` and its ``count`` values (or ``name=VALUE``) from the analysis's
+    arguments, where argparse leaves the recipe's own options given after ANALYSIS; ``needs``
+    says what the values are in the error for missing ones."""
     rest: list[str] = []
+    taken = None
     items = iter(arguments)
     for item in items:
-        if item == "--out" or item.startswith("--out="):
-            if out is not None:
-                raise CliError("--out is given twice")
-            out = item.partition("=")[2] if "=" in item else next(items, None)
-            if not out:
-                raise CliError("--out needs a file name")
-        else:
+        if item != name and not item.startswith(f"{name}="):
             rest.append(item)
-    return rest, out
+            continue
+        if taken is not None:
+            raise CliError(f"{name} is given twice")
+        if "=" in item:
+            taken = [item.partition("=")[2]]
+        else:
+            taken = [value for _, value in zip(range(count), items, strict=False)]
+        if len(taken) != count or not all(taken):
+            raise CliError(f"{name} needs {needs}")
+    return rest, taken
+
+
+def _with_bar_length(recipe: Recipe, length: str, unit: str) -> Recipe:
+    """``recipe`` calibrated from each scale bar standing for ``length`` ``unit``."""
+    import dataclasses
+
+    from measurer.io.recipes import recipe_from_dict
+
+    if recipe.calibration.mode != "scalebar":
+        raise CliError("--bar-length goes with --scalebar")
+    try:
+        value = float(length)
+    except ValueError:
+        raise CliError(f"--bar-length takes a number and a unit, got {length!r}") from None
+    data = recipe.to_dict()
+    data["calibration"] = {"mode": "scalebar", "bar_length": value, "unit": unit}
+    try:
+        calibration = recipe_from_dict(data).calibration
+    except RecipeError as exc:
+        raise CliError(f"--bar-length: {exc}") from exc
+    return dataclasses.replace(recipe, calibration=calibration)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the recipe ``args.out``."""
     from measurer.io.recipes import write_recipe
 
-    arguments, out = _take_out(list(args.arguments), args.out)
+    arguments, out = _take(list(args.arguments), "--out", 1, "a file name")
+    arguments, bar_length = _take(arguments, "--bar-length", 2, "a length and a unit, e.g. 10 um")
+    for name, inline, given in (
+        ("--out", out, args.out),
+        ("--bar-length", bar_length, args.bar_length),
+    ):
+        if inline and given:
+            raise CliError(f"{name} is given twice")
+    out = args.out or (out[0] if out else None)
+    bar_length = args.bar_length or bar_length
     if out is None:
         raise CliError("--out RECIPE.json is required")
-    if args.scalebar:
+    if args.scalebar or bar_length:
         arguments.append("--scalebar")
     recipe = recipe_from_command(args.analysis, arguments)
+    if bar_length:
+        recipe = _with_bar_length(recipe, *bar_length)
     try:
         recipe_args(recipe)
     except RecipeError as exc:

@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from measurer.analysis.blobs import blob_stats
+from measurer.analysis.scalebar_label import tesseract_available
 from measurer.analysis.synthetic_detections import (
     disc_scene,
     grid_scene,
@@ -42,6 +43,7 @@ from measurer.io.batch import run_batch
 from measurer.io.batch_files import find_images
 from measurer.io.images import read_image
 from measurer.io.recipes import Recipe, RecipeCalibration, read_recipe
+from measurer.io.samples import sample_paths
 from measurer.io.tables import write_rows
 
 #: Blobs per good image of the test folder (each a 4 x 5 rectangle, or a 3 x 3 square).
@@ -334,6 +336,30 @@ def test_scalebar_calibration_per_image(tmp_path, capsys):
     for row in _table(out):
         assert row["path"] == str(tmp_path / "bar.png") and row["unit"] == "µm"
         assert float(row["bbox_w_unit"]) / float(row["bbox_w"]) == pytest.approx(size, rel=0.02)
+
+
+def test_recipe_bar_length_option_and_the_uncertain_label_message(tmp_path, capsys):
+    made = tmp_path / "made.json"
+    argv = ("recipe", "--scalebar", "blobs", "--threshold", "240", "--bar-length", "10", "um")
+    assert _run(capsys, *argv, "--out", made)[0] == 0
+    assert json.loads(made.read_text())["calibration"] == {
+        "mode": "scalebar", "bar_length": 10.0, "unit": "µm",
+    }  # fmt: skip
+    code, _, err = _run(capsys, "recipe", "blobs", "--bar-length", "10", "--out", made)
+    assert code == 2 and "--bar-length needs a length and a unit" in err
+    code, _, err = _run(capsys, "recipe", "blobs", "--bar-length", "1", "parsec", "--out", made)
+    assert code == 2 and "unknown length unit 'parsec'" in err
+    if not tesseract_available():
+        return
+    # The bundled layered sample's "1 um" is read as "Tum": a guess the batch does not take.
+    plain = tmp_path / "plain.json"
+    assert _run(capsys, "recipe", "--scalebar", "scalebar", "--out", plain)[0] == 0
+    sample = sample_paths()["layered_micrograph.png"]
+    code, _, _ = _batch(capsys, plain, sample, out=tmp_path / "t.csv", extra=("--jobs", "1"))
+    assert code == 3
+    (error,) = _table(tmp_path / "t.errors.csv")
+    assert "'Tum' was read as 1 µm, which is uncertain" in error["error"]
+    assert error["error"].endswith("make the recipe with --bar-length 1 µm")
 
 
 def test_annotated_pngs_mirror_the_folders(folder, recipe, tmp_path, capsys):
