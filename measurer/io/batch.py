@@ -164,14 +164,16 @@ def _worker_setup() -> None:
 
 
 def _process_context(measure: Measure):
-    """How worker processes start: forked from a server process that has imported the
-    measuring code once (Linux, macOS; about 0.05 s sooner, and half the CPU, than each
-    worker importing it), else spawned (Windows, frozen applications).
+    """How worker processes start: on Linux, forked from a server process that has imported
+    the measuring code once (about 0.05 s sooner, and half the CPU, than each worker
+    importing it); elsewhere, and in frozen applications, spawned (macOS frameworks that
+    OpenCV loads are not safe to fork, as Python's own default there says).
 
     Never forked from this process: a fork of a process whose OpenCV thread pool has run can
     hang in the child (it does, in cv2.setNumThreads); the server only imports.
     """
-    if getattr(sys, "frozen", False) or "forkserver" not in multiprocessing.get_all_start_methods():
+    forkserver = "forkserver" in multiprocessing.get_all_start_methods()
+    if getattr(sys, "frozen", False) or not sys.platform.startswith("linux") or not forkserver:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     module = getattr(measure, "__module__", None) or type(measure).__module__
