@@ -125,6 +125,7 @@ class MainWindow(QtWidgets.QMainWindow):
         tools.point_clicked.connect(self.controller.add_point)
         tools.drawing_previewed.connect(self._on_drawing_previewed)
         self.layer.edit_requested.connect(self._on_edit_requested)
+        self.layer.point_delete_requested.connect(self.controller.delete_point)
         self.layer.edit_previewed.connect(self._on_edit_previewed)
         self.layer.selection_changed.connect(self._on_canvas_selection)
         self.table.selection_changed.connect(self._on_table_selection)
@@ -213,8 +214,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self.set_tool(Tool.POINT)
 
     def delete_selection(self) -> None:
-        """Delete the selected annotations."""
-        self.controller.delete(list(self.layer.selected))
+        """Delete the selected annotations, or only the points of a point set whose rows alone
+        are selected in the table (one undo step)."""
+        points = self.table.selected_points()
+        partial = {annotation_id for annotation_id, _ in points}
+        whole = [i for i in self.layer.selected if i not in partial]
+        if points:
+            self.controller.delete_mixed(whole, points)
+        else:
+            self.controller.delete(whole)
 
     def relabel_selection(self) -> None:
         """Ask for a new label for the selected annotation."""
@@ -279,7 +287,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layer.select([picked] if picked is not None else [])
 
     def _on_canvas_selection(self, ids: list[int]) -> None:
-        self.table.select_ids(ids)
+        if set(ids) != set(self.table.selected_ids()):  # not the echo of a table selection,
+            self.table.select_ids(ids)  # which may hold only some points of a set
         self.profile.show_annotation(ids[0] if ids else None)
 
     def _on_table_selection(self, ids: list[int]) -> None:

@@ -390,3 +390,43 @@ def test_physical_pixel_aspect_shows_oct_pixels_as_wide_as_they_are(
     column, row = _screen_pixels_per_unit(window)
     assert column == pytest.approx(row)
     assert settings.value("view/physical_aspect", True, bool) is False
+
+
+def click(window, row, col, modifiers=None):
+    p = viewport_pos(window, row, col)
+    mouse(window, "press", p, modifiers=modifiers)
+    mouse(window, "release", p, modifiers=modifiers)
+
+
+def test_one_counted_point_is_removed_by_alt_click_or_from_the_table(qtbot, window, image_path):
+    open_and_wait(qtbot, window, image_path)
+    window.set_tool(Tool.POINT)
+    for col in (40, 80, 120, 160):
+        click(window, 50, col)
+    (points,) = window.document.annotations.values()
+    assert len(points.vertices) == 4
+    # Alt+click on the second point removes that point only (ImageJ's multi-point gesture).
+    click(window, 50, 80, modifiers=QtCore.Qt.KeyboardModifier.AltModifier)
+    (points,) = window.document.annotations.values()
+    assert points.vertices[:, 1].tolist() == pytest.approx([40, 120, 160], abs=1)
+    window.undo()
+    assert len(window.document.annotations[points.id].vertices) == 4
+    # Selecting two of the four rows and pressing Delete removes those two points, in one step.
+    window.set_tool(Tool.NAVIGATE)
+    view = window.table.view
+    flags = QtCore.QItemSelectionModel.SelectionFlag.Select
+    for row in (0, 2):
+        view.selectionModel().select(
+            window.table.proxy.index(row, 0), flags | QtCore.QItemSelectionModel.SelectionFlag.Rows
+        )
+    window.actions_by_name["edit.delete"].trigger()
+    (points,) = window.document.annotations.values()
+    assert points.vertices[:, 1].tolist() == pytest.approx([80, 160], abs=1)
+    assert [r["ID"] for r in rows_of(window)] == [f"{points.id}.1", f"{points.id}.2"]
+    window.undo()
+    assert len(window.document.annotations[points.id].vertices) == 4
+    # The whole set selected (a click on one of its points): Delete removes the set.
+    window.layer.select([points.id])
+    window.table.select_ids([points.id])
+    window.actions_by_name["edit.delete"].trigger()
+    assert window.document.annotations == {}

@@ -172,11 +172,13 @@ class EllipseItem(BoxItem):
 
 
 class PointSetItem(pg.ScatterPlotItem):
-    """A set of counted points, coloured by class; each point drags on its own."""
+    """A set of counted points, coloured by class; each point drags on its own, and Alt+click
+    asks to remove one (``point_removed(index)``), as in ImageJ's multi-point tool."""
 
     edit_previewed = QtCore.Signal(object)
     edit_finished = QtCore.Signal(object)
     clicked = QtCore.Signal()
+    point_removed = QtCore.Signal(int)
 
     def __init__(self, annotation: Annotation) -> None:
         super().__init__(pxMode=True, size=11, hoverable=False)
@@ -213,8 +215,13 @@ class PointSetItem(pg.ScatterPlotItem):
         return int(hits[0].index()) if len(hits) else None
 
     def mouseClickEvent(self, ev) -> None:
-        """A click on a point selects the set."""
-        if (
+        """A click on a point selects the set; Alt+click removes the point, with any tool."""
+        alt = ev.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier
+        index = self.point_at(ev.scenePos())
+        if alt and ev.button() == QtCore.Qt.MouseButton.LeftButton and index is not None:
+            ev.accept()
+            self.point_removed.emit(index)
+        elif (
             getattr(self, "_editable", True)
             and ev.button() == QtCore.Qt.MouseButton.LeftButton
             and self.point_at(ev.scenePos()) is not None

@@ -11,7 +11,7 @@ from measurer.core.document import Document
 from measurer.core.measurements import MeasurementTable
 from measurer.core.style import value_text
 from measurer.gui.canvas.batch import DetectionBatch
-from measurer.gui.canvas.items import make_item, role_item_class
+from measurer.gui.canvas.items import PointSetItem, make_item, role_item_class
 
 
 class AnnotationLayer(QtCore.QObject):
@@ -28,6 +28,7 @@ class AnnotationLayer(QtCore.QObject):
     """
 
     edit_requested = QtCore.Signal(int, object)
+    point_delete_requested = QtCore.Signal(int, int)  # annotation id, point index
     edit_previewed = QtCore.Signal(int, object)
     selection_changed = QtCore.Signal(list)
 
@@ -160,6 +161,10 @@ class AnnotationLayer(QtCore.QObject):
         item.edit_finished.connect(lambda v, i=annotation_id: self.edit_requested.emit(i, v))
         item.edit_previewed.connect(lambda v, i=annotation_id: self._on_previewed(i, v))
         item.clicked.connect(lambda i=annotation_id: self._on_clicked(i))
+        if isinstance(item, PointSetItem):
+            item.point_removed.connect(
+                lambda index, i=annotation_id: self.point_delete_requested.emit(i, index)
+            )
         self.items[annotation_id] = item
         label = pg.TextItem("", color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 140), anchor=(0, 1))
         label.setVisible(False)  # until it has a value (set_preview_text)

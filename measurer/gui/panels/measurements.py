@@ -94,6 +94,17 @@ class MeasurementsPanel(QtWidgets.QWidget):
         ids = [self.model.table.annotation_ids[r] for r in self.selected_rows()]
         return list(dict.fromkeys(ids))
 
+    def selected_points(self) -> list[tuple[int, int]]:
+        """``(annotation id, point index)`` of the selected rows of point sets whose rows are
+        not all selected: points to remove one by one rather than their whole sets."""
+        table, chosen = self.model.table, set(self.selected_rows())
+        points = []
+        for annotation_id in self.selected_ids():
+            rows = table.rows_for(annotation_id)
+            if len(rows) > 1 and not chosen.issuperset(rows):
+                points += [(annotation_id, i) for i, row in enumerate(rows) if row in chosen]
+        return points
+
     def select_ids(self, ids: list[int]) -> None:
         """Select the rows of these annotations (without echoing a selection signal)."""
         selection = QtCore.QItemSelection()
