@@ -17,12 +17,6 @@ def to_scene(vertices: np.ndarray) -> list[tuple[float, float]]:
     return [(float(c), float(r)) for r, c in np.asarray(vertices, dtype=float).reshape(-1, 2)]
 
 
-def point_to_scene(vertex: Iterable[float]) -> QPointF:
-    """One ``(row, col)`` vertex as a scene ``QPointF``."""
-    r, c = vertex
-    return QPointF(float(c), float(r))
-
-
 def from_scene(points: Iterable) -> np.ndarray:
     """Scene points (``QPointF`` or ``(x, y)`` pairs) as an ``(N, 2)`` array of ``(row, col)``."""
     out = []

@@ -119,14 +119,6 @@ class SimilarResults(QtWidgets.QWidget):
         """Forget the results."""
         self.set_results([], [])
 
-    def visible_results(self) -> list[Any]:
-        """The results the threshold lets through, best first."""
-        return [
-            self.results[self.list.item(i).data(QtCore.Qt.ItemDataRole.UserRole)]
-            for i in range(self.list.count())
-            if not self.list.item(i).isHidden()
-        ]
-
     def _apply_threshold(self) -> None:
         threshold = self.threshold.value()
         self.threshold_label.setText(f"≥ {threshold} %")
