@@ -1,4 +1,5 @@
-"""ImageJ ROI sets and annotated images (TIFF, SVG) from the File menu."""
+"""ImageJ ROI sets, the image as a calibrated TIFF, and annotated images (TIFF, SVG) from the
+File menu."""
 
 from __future__ import annotations
 
@@ -86,6 +87,32 @@ class InteropActions(QtCore.QObject):
         self.window.status.showMessage(f"Exported {len(ids)} ROI(s) to {Path(path).name}", 8000)
         return True
 
+    # --- the image as an ImageJ-calibrated TIFF ----------------------------------------------
+
+    def export_image_tiff_dialog(self) -> None:
+        """File → Export → Image as calibrated TIFF (for Fiji)."""
+        path = self.window.files.ask_save_path(
+            "Export image as calibrated TIFF", "calibrated.tif", "ImageJ TIFF (*.tif)"
+        )
+        if path:
+            self.export_image_tiff(path)
+
+    def export_image_tiff(self, path: str) -> bool:
+        """Every page of the image, without overlays, with the document's pixel size, so that
+        Fiji shows the calibration set here (e.g. from a scale bar)."""
+        from measurer.io.tiff_writer import TiffWriteError, write_tiff
+
+        document, image_file = self.window.document, self.window.image_file
+        if document is None or image_file is None:
+            return False
+        try:
+            write_tiff(path, imagej_pixels(image_file.data), document.calibration)
+        except (TiffWriteError, OSError) as exc:
+            self.window.files.show_error("The image could not be exported", str(exc))
+            return False
+        self.window.status.showMessage(f"Exported {Path(path).name}", 5000)
+        return True
+
     # --- annotated figures -------------------------------------------------------------------
 
     def export_figure_dialog(self, fmt: str) -> None:
@@ -122,3 +149,14 @@ class InteropActions(QtCore.QObject):
             return False
         self.window.status.showMessage(f"Exported {Path(path).name}", 5000)
         return True
+
+
+def imagej_pixels(data: np.ndarray) -> np.ndarray:
+    """An image's ``(pages, rows, cols[, channels])`` pixels in a form ImageJ opens: grey
+    integer and float types other than uint8, uint16 and float32 become float32 (exact for
+    every 8- and 16-bit value), an alpha channel is dropped, and one grey page is 2-D."""
+    if data.ndim == 4:
+        return data[..., :3]  # RGB(A): ImageJ keeps 8-bit RGB (other types are refused)
+    if data.dtype.name not in ("bool", "uint8", "uint16", "float32"):
+        data = data.astype(np.float32)
+    return data[0] if len(data) == 1 else data

@@ -96,6 +96,10 @@ def build_menus(window: MainWindow) -> dict[str, QtGui.QAction]:
             lambda f=fmt: window.interop.export_figure_dialog(f),
         )
         export.addAction(actions[f"file.export.figure.{fmt}"])
+    actions["file.export.tiff"] = _action(
+        window, "Image as calibrated TIFF (for Fiji)…", window.interop.export_image_tiff_dialog
+    )
+    export.addAction(actions["file.export.tiff"])
     export.addSeparator()
     actions["file.export.rois"] = _action(window, "ImageJ ROIs…", window.interop.export_rois_dialog)
     export.addAction(actions["file.export.rois"])

@@ -10,14 +10,12 @@ on pixel ``(r, c)``, lines run from centre to centre, rectangle corners lie on p
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
-import tifffile
 
 from measurer.core.annotations import AREA_KINDS, Annotation, Kind, Origin
 from measurer.core.calibration import Calibration
@@ -39,11 +37,10 @@ from measurer.io.overlay_layout import (
     value_labels,
 )
 from measurer.io.svg import annotated_svg
+from measurer.io.tiff_writer import tiff_bytes
 
 #: File types :func:`write_annotated` writes, by extension.
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".svg": "SVG"}
-#: Unit names ImageJ understands in a TIFF description (ASCII only).
-IMAGEJ_UNITS = {"nm": "nm", "µm": "micron", "mm": "mm", "cm": "cm", "m": "m", "in": "inch"}
 #: Provenances drawn first to last: detections under hand-made shapes.
 _ORIGIN_ORDER = (Origin.AUTOMATIC, Origin.CORRECTED, Origin.MANUAL)
 
@@ -199,7 +196,7 @@ def write_annotated(
         )
         return atomic_write_bytes(path, text.encode("utf-8"))
     rgb = render_annotated(image, annotations, levels=levels, line_width=line_width, **options)
-    data = png_bytes(rgb) if kind == "PNG" else _tiff_bytes(rgb, calibration)
+    data = png_bytes(rgb) if kind == "PNG" else tiff_bytes(rgb[np.newaxis], calibration)
     return atomic_write_bytes(path, data)
 
 
@@ -209,16 +206,3 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     if not ok:
         raise OSError("OpenCV could not encode the PNG")
     return encoded.tobytes()
-
-
-def _tiff_bytes(rgb: np.ndarray, calibration: Calibration) -> bytes:
-    """An ImageJ RGB TIFF whose resolution gives the pixel size (uncalibrated: none)."""
-    options: dict = {}
-    if calibration.is_calibrated:
-        options = {
-            "resolution": (1 / calibration.pixel_width, 1 / calibration.pixel_height),
-            "metadata": {"unit": IMAGEJ_UNITS[calibration.unit]},
-        }
-    buffer = io.BytesIO()
-    tifffile.imwrite(buffer, rgb, imagej=True, photometric="rgb", **options)
-    return buffer.getvalue()

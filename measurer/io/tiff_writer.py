@@ -73,6 +73,11 @@ def write_tiff(
     OSError
         When the file cannot be written (the old file, if any, is left intact).
     """
+    return atomic_write_bytes(path, tiff_bytes(data, calibration, imagej=imagej))
+
+
+def tiff_bytes(data: np.ndarray, calibration: Calibration, *, imagej: bool = True) -> bytes:
+    """The TIFF file :func:`write_tiff` writes, as bytes (same arguments and errors)."""
     pixels, rgb = _checked(np.asarray(data))
     options: dict = {"photometric": "rgb" if rgb else "minisblack"}
     if imagej:
@@ -87,7 +92,7 @@ def write_tiff(
         options |= {"resolution": (per_cm / width, per_cm / height), "resolutionunit": 3}
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, pixels, **options)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _checked(data: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -102,3 +102,33 @@ def test_figure_as_calibrated_tiff_and_vector_svg(window, tmp_path, monkeypatch)
     assert root.get("width") in ("80", "80.0") or "80" in root.get("viewBox", "")
     rects = [e for e in root.iter() if e.tag.endswith("rect") and e.get("x") == "20"]
     assert rects and float(rects[0].get("width")) == pytest.approx(40)
+
+
+def test_the_image_as_a_calibrated_tiff_keeps_pixels_pages_and_pixel_size(
+    qtbot, window, tmp_path, monkeypatch
+):
+    from measurer.gui.interop import imagej_pixels
+    from measurer.io.samples import sample_paths
+
+    # The 8-bit image, calibrated here: its pixels, no overlays, and the pixel size set.
+    window.controller.set_calibration(Calibration(0.5, 0.25, "µm", "manual"))
+    out = tmp_path / "calibrated.tif"
+    through_the_menu(window, monkeypatch, "file.export.tiff", out)
+    back = read_image(out)
+    np.testing.assert_array_equal(back.page(0), window.document.image)
+    cal = back.calibration
+    assert (cal.pixel_width, cal.pixel_height, cal.unit) == (0.5, 0.25, "µm")
+    # A 16-bit stack: every page, as stored.
+    stack = sample_paths()["stack_16bit.tif"]
+    window.files.open_image(str(stack))
+    qtbot.waitUntil(lambda: window.document.path == stack, timeout=10000)
+    out = tmp_path / "stack.tif"
+    through_the_menu(window, monkeypatch, "file.export.tiff", out)
+    original, back = read_image(stack), read_image(out)
+    assert back.pages == original.pages > 1 and back.dtype == np.uint16
+    np.testing.assert_array_equal(back.data, original.data)
+    # Types ImageJ does not open become float32, exactly; alpha is dropped.
+    signed = np.array([[[-3, 0], [7, 32767]]], np.int16)
+    assert imagej_pixels(signed).dtype == np.float32
+    np.testing.assert_array_equal(imagej_pixels(signed), signed[0])
+    assert imagej_pixels(np.zeros((1, 2, 2, 4), np.uint8)).shape == (1, 2, 2, 3)
