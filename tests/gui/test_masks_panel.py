@@ -18,6 +18,7 @@ from measurer.core.annotations import Annotation, Kind, Origin
 from measurer.core.calibration import Calibration
 from measurer.core.geometry import polygon_area_centroid
 from measurer.gui.main_window import MainWindow
+from measurer.gui.panels.masks_overlay import _screen_box
 from measurer.gui.panels.masks_panel import MasksPanel
 
 SAMPLES = Path(__file__).resolve().parents[2] / "measurer" / "resources" / "samples"
@@ -323,6 +324,9 @@ def test_retina_sample_mld_and_a_dragged_mld_landmark(qtbot, window):
     assert marks == {f"masks:retina:{name}" for name in expected.landmarks}
     texts = [item.textItem.toPlainText() for item in window.panel.overlay.values]
     assert any("MLD: 421.2 µm" in text for text in texts)  # drawn beside its line
+    boxes = [_screen_box(item, window.canvas.viewbox) for item in window.panel.overlay.values]
+    assert len(boxes) >= 4  # MLD, heights left and right, base diameter
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
     # Drag the right MLD landmark 3 columns into the hole: MLD, THI and DHI follow at once.
     right = landmark(window, "masks:retina:mld_right")

@@ -147,6 +147,7 @@ class MeasureOverlay:
             _quiet(item, parent_item)
             item.setZValue(-1)
         self.values: list[pg.TextItem] = []
+        self._places: list[QtCore.QPointF] = []  # where each value belongs, before moving
         self.names: dict[int, pg.TextItem] = {}
 
     def show_measures(self, measures: Sequence[Measure], calibration: Calibration) -> None:
@@ -162,10 +163,12 @@ class MeasureOverlay:
             item = pg.TextItem("", color=LABEL_TEXT, fill=_BACKGROUND)
             _quiet(item, self._parent)
             self.values.append(item)
+        self._places = []
         for item, (position, anchor, text) in zip(self.values, labels, strict=True):
             item.setText(text)
             item.setAnchor(anchor)
             item.setPos(float(position[1]), float(position[0]))
+            self._places.append(item.pos())
 
     def show_names(self, landmarks: Sequence[Annotation]) -> bool:
         """Write each landmark's label beside it; False (and nothing drawn) beyond
@@ -185,9 +188,20 @@ class MeasureOverlay:
         return len(landmarks) <= MAX_NAMES
 
     def declutter(self, viewbox: pg.ViewBox) -> None:
-        """Show only the names that overlap neither a value nor a name shown before them, at
-        the current zoom."""
-        taken = [_screen_box(item, viewbox) for item in self.values]
+        """At the current zoom, move each value down below the values before it that it would
+        overlap, and show only the names that overlap neither a value nor a name shown before
+        them."""
+        taken: list[QtCore.QRectF] = []
+        rows_per_pixel = viewbox.viewPixelSize()[1]
+        for item, place in zip(self.values, self._places, strict=True):
+            item.setPos(place)
+            box = _screen_box(item, viewbox)
+            for other in taken:  # in order: each move clears the boxes placed before
+                if box.intersects(other):
+                    shift = other.bottom() - box.top() + 2
+                    item.setPos(item.pos().x(), item.pos().y() + shift * rows_per_pixel)
+                    box = _screen_box(item, viewbox)
+            taken.append(box)
         for item in self.names.values():
             box = _screen_box(item, viewbox)
             free = not any(box.intersects(other) for other in taken)
