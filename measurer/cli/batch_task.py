@@ -8,6 +8,10 @@ the geometry of the rows as ``measurer ANALYSIS --annotated`` draws it (see
 landmarks, the margins and deepest point of two regions, the scale bar, the layer profiles
 with the layers' ends, match windows, turning points, and the boxes of colour objects or the
 grid's classified cells.
+
+A second mask named by a pattern (``"mask_b": "{dir}/../hole/{name}"``, see
+:mod:`measurer.io.recipes`) is resolved for each image by :func:`second_mask_path`; an image
+whose second mask is missing is an error row.
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from measurer.cli.errors import CliError
 from measurer.core.calibration import Calibration
-from measurer.io.recipes import RecipeCalibration
+from measurer.io.recipes import RecipeCalibration, is_mask_pattern
 
 
 def scalebar_calibration(pixels: np.ndarray, setup: RecipeCalibration) -> Calibration:
@@ -74,6 +80,17 @@ def calibrated(image, setup: RecipeCalibration):
     return dataclasses.replace(image, info=dataclasses.replace(image.info, calibration=calibration))
 
 
+def second_mask_path(pattern: str, image: str | os.PathLike[str]) -> Path:
+    """The file a ``mask_b`` pattern names for ``image``, with ``..`` normalised.
+
+    ``{dir}`` is the image's folder (absolute), ``{stem}``, ``{name}`` and ``{ext}`` its file
+    name without extension, its file name and its extension with the dot.
+    """
+    path = Path(image).absolute()
+    text = pattern.format(dir=path.parent, stem=path.stem, name=path.name, ext=path.suffix)
+    return Path(os.path.normpath(text))
+
+
 def write_overlay(path: str, image, analysis: str, rows: list[dict], args) -> None:
     """Write ``image`` (an ImageFile) with the geometry of its rows drawn on it, as PNG."""
     from measurer.cli.overlays import analysis_annotations, write_annotated_image
@@ -103,11 +120,22 @@ class ImageTask:
         from measurer.cli.common import load_image
 
         module = importlib.import_module(f"measurer.cli.{self.analysis}")
+        args = self._image_args(path)
         try:
             image = calibrated(load_image(path), self.calibration)
-            rows = module.measure(image, self.args)
+            rows = module.measure(image, args)
         except CliError as exc:
             raise ValueError(str(exc)) from None
         if annotated is not None:
-            write_overlay(annotated, image, self.analysis, rows, self.args)
+            write_overlay(annotated, image, self.analysis, rows, args)
         return rows
+
+    def _image_args(self, path: str) -> argparse.Namespace:
+        """The arguments for the image ``path``: a ``mask_b`` pattern resolved for it."""
+        pattern = getattr(self.args, "mask_b", None)
+        if pattern is None or not is_mask_pattern(pattern):
+            return self.args
+        second = second_mask_path(pattern, path)
+        if not second.is_file():
+            raise ValueError(f"no second mask at {second} (from the recipe's pattern {pattern!r})")
+        return argparse.Namespace(**{**vars(self.args), "mask_b": str(second)})

@@ -5,6 +5,8 @@ become the recipe's fixed calibration, ``--roi`` its ROI and ``--scalebar`` (any
 calibration from each image's scale bar, whose label is read by OCR unless ``--bar-length
 LENGTH UNIT`` gives the length every bar stands for; the other options are kept under their
 long names.
+A second mask (``regions`` and ``retina`` MASK_B) may be a pattern resolved for each image of
+the batch, e.g. ``"{dir}/../hole/{name}"``: it is kept as written, not checked for a file.
 :func:`recipe_args` turns a recipe back into the subcommand's arguments, checked by the
 subcommand's own parser, so a hand-edited recipe gets the same messages as a command line.
 The file format is described in :mod:`measurer.io.recipes`.
@@ -18,7 +20,13 @@ import json
 from pathlib import Path
 
 from measurer.cli.errors import CliError
-from measurer.io.recipes import ANALYSES, Recipe, RecipeCalibration, RecipeError
+from measurer.io.recipes import (
+    ANALYSES,
+    Recipe,
+    RecipeCalibration,
+    RecipeError,
+    is_mask_pattern,
+)
 
 #: Stands for the image when a subcommand's options are parsed without one.
 _IMAGE = "IMAGE"
@@ -72,6 +80,24 @@ def _layout(parser: argparse.ArgumentParser) -> tuple[dict[str, argparse.Action]
     return {k: v for k, v in options.items() if k not in elsewhere}, elsewhere
 
 
+def _fixed_start(pattern: str) -> bool:
+    """Whether a ``mask_b`` pattern starts at a known place: the image's folder or a root."""
+    return pattern.startswith("{dir}") or Path(pattern).is_absolute()
+
+
+def _file(name: str, value: str) -> str:
+    """A file name of the command line as the recipe keeps it: absolute, except that a
+    ``mask_b`` pattern keeps its placeholders and ``..`` (only a relative start is made
+    absolute)."""
+    try:
+        pattern = name == "mask_b" and is_mask_pattern(value)
+    except RecipeError as exc:
+        raise CliError(str(exc)) from exc
+    if not pattern:
+        return str(Path(value).resolve())
+    return value if _fixed_start(value) else str(Path(value).absolute())
+
+
 def _text(name: str, value) -> str:
     if isinstance(value, bool):
         raise RecipeError(f"option {name!r} takes a value, not {json.dumps(value)}")
@@ -97,6 +123,9 @@ def _argv(recipe: Recipe, parser: argparse.ArgumentParser, base: Path | None) ->
         if not action.option_strings:
             if not isinstance(value, str):
                 raise RecipeError(f"option {name!r} is a file name, got {json.dumps(value)}")
+            if name == "mask_b" and is_mask_pattern(value):  # resolved for each image
+                files[name] = value if base is None or _fixed_start(value) else str(base / value)
+                continue
             path = Path(value) if base is None or Path(value).is_absolute() else base / value
             if not path.is_file():
                 raise RecipeError(f"option {name!r}: no such file {str(path)!r}")
@@ -170,7 +199,7 @@ def recipe_from_command(analysis: str, argv: list[str]) -> Recipe:
     for name, action in options.items():
         value = getattr(args, action.dest)
         if value != action.default:
-            chosen[name] = str(Path(value).resolve()) if not action.option_strings else value
+            chosen[name] = _file(name, value) if not action.option_strings else value
     calibration = RecipeCalibration()
     if "pixel-size" in elsewhere:
         fixed = calibration_from_args(args)
@@ -198,7 +227,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="save an analysis with its options as a recipe for measurer batch",
         description="Write a recipe (versioned JSON, editable by hand) for `measurer batch`: "
         "ANALYSIS followed by its own options as `measurer ANALYSIS --help` lists them, "
-        "without IMAGE (match takes its TEMPLATE). --pixel-size/--unit make a fixed "
+        "without IMAGE (match takes its TEMPLATE; regions and retina may take MASK_B as a "
+        "pattern resolved for each image with {dir}, {stem}, {name} and {ext}, e.g. "
+        "'{dir}/../hole/{name}' or '{dir}/{stem}_hole.png'). --pixel-size/--unit make a fixed "
         "calibration, --scalebar calibrates each image from its scale bar (its label read "
         "by OCR, or --bar-length LENGTH UNIT when every bar stands for that length), "
         "otherwise the batch uses each file's metadata. --roi becomes the recipe's ROI.",

@@ -7,8 +7,9 @@ wholes (those of ``measurer gaps``: horizontal margin gap with its row, shortest
 its closest pair) and the depth of B's deepest point below the line through A's margins
 (:func:`~measurer.analysis.gaps.deepest_to_margin_line`). Points are ``[x, y]``, x = column,
 pixel centres at integers. :func:`measure` gives the row of one image for ``measurer batch``,
-points as ``name_x``, ``name_y``; a batch takes its regions from ``--classes`` only (a second
-mask file would be the same for every image).
+points as ``name_x``, ``name_y``; a recipe takes its regions from ``--classes`` or names each
+image's second mask with a pattern (``"mask_b": "{dir}/../hole/{name}"``, resolved by
+:class:`~measurer.cli.batch_task.ImageTask`), never one file for every image.
 """
 
 from __future__ import annotations
@@ -149,11 +150,16 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """The options of a recipe: regions from ``--classes`` (one-line CliError otherwise)."""
-    if args.mask_b is not None:
+    """The options of a recipe: regions from ``--classes`` or a MASK_B pattern (one-line
+    CliError otherwise)."""
+    from measurer.io.recipes import is_mask_pattern
+
+    if args.mask_b is not None and not is_mask_pattern(args.mask_b):
         raise CliError(
-            "a recipe cannot name MASK_B: the second mask would be the same file for every "
-            "image; give the regions as two classes of each mask with --classes A,B"
+            "a recipe cannot name MASK_B as one file, the same for every image: name each "
+            "image's second mask with {dir}, {stem}, {name} or {ext} (e.g. "
+            "'{dir}/../hole/{name}' or '{dir}/{stem}_hole.png'), or give the regions as two "
+            "classes of each mask with --classes A,B"
         )
     _check(args)
 
@@ -264,8 +270,9 @@ def _measure(image, args: argparse.Namespace, name: str | None = None):
 
 
 def measure(image_file, args: argparse.Namespace) -> list[dict]:
-    """The row of one image (points as ``name_x``, ``name_y``); regions from ``--classes``."""
-    check_options(args)
+    """The row of one image (points as ``name_x``, ``name_y``): regions from ``--classes``,
+    or the image as A and ``args.mask_b`` (a batch resolves a recipe's pattern first) as B."""
+    _check(args)
     row, _ = _measure(image_file, args)
     return [flat_row(row)]
 

@@ -2,7 +2,10 @@
 
 The definitions are in :mod:`measurer.analysis.retina` and ``measurer/resources/help/retina.md``.
 :func:`measure` gives the row of one image for ``measurer batch``: the JSON's keys, with each
-landmark as columns ``name_x``, ``name_y`` and ``unit`` last.
+landmark as columns ``name_x``, ``name_y`` and ``unit`` last. In a recipe, MASK_B may be a
+pattern naming each image's second mask (``"mask_b": "{dir}/../hole/{name}"``, resolved by
+:class:`~measurer.cli.batch_task.ImageTask`); a name without placeholders is one file merged
+into every image, as on the command line.
 """
 
 from __future__ import annotations

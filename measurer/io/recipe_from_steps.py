@@ -12,6 +12,11 @@ computes the same table:
 - ``masks`` on two classes of the image without a retina preset -> ``regions`` (``--classes
   A,B``, connectivity, rectangular ROI): the gaps between regions A and B and the depth of B
   below the line through A's margins; the blob tables of A and B are not part of its row;
+- ``masks`` on two masks -> ``regions`` (or ``retina`` with a retina preset) with
+  ``"mask_b"`` a pattern that finds each image's second mask as the second mask was found
+  from the image (:func:`~measurer.io.recipe_options.second_mask_pattern`: the same name in
+  another folder, ``{dir}/../hole/{name}``, or the image's stem in its name,
+  ``{dir}/{stem}_hole.png``), from the image's file (``image_path``);
 - ``layers`` -> ``layers``: a run from a drawn line gives ``--line``, the same line on every
   image of the batch (what one expects when the images share a framing; it is clipped to each
   image); a run on a rectangle (or the whole image) gives ``--auto`` with that rectangle as
@@ -24,8 +29,9 @@ computes the same table:
 - ``turns`` -> ``turns`` (axis and minimum prominence; the other settings at their defaults);
 - ``scalebar`` -> ``scalebar``.
 
-Anything else raises :class:`UnsupportedStep` saying why and what to change: two masks (the
-second file would be the same for every image), retina presets on two classes or with an ROI,
+Anything else raises :class:`UnsupportedStep` saying why and what to change: two masks
+without the image's file or whose names do not follow each other, retina presets on two
+classes or with an ROI,
 polygon ROIs, layer profiles cut by the image border, grid cells matched against reference
 images, the image pyramid, non-default tracing settings. The calibration follows the
 document's: ``fixed`` when it was set by hand, ``metadata`` when it came from the file (or
@@ -99,7 +105,11 @@ def _turns(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def recipe_from_step(
-    step: AnalysisStep, calibration: Calibration, *, template_file: str | None = None
+    step: AnalysisStep,
+    calibration: Calibration,
+    *,
+    template_file: str | None = None,
+    image_path: str | os.PathLike[str] | None = None,
 ) -> Recipe:
     """The recipe that computes, for any image, the table ``step`` gave on the document.
 
@@ -111,6 +121,9 @@ def recipe_from_step(
         The document's; see :func:`recipe_calibration`.
     template_file : str, optional
         ``match``: the template image's file name, relative to the recipe's folder.
+    image_path : path, optional
+        The document's image file: a masks run on two masks finds each image's second mask
+        as its own was found from it (without it, such a run is refused).
 
     Raises
     ------
@@ -120,7 +133,7 @@ def recipe_from_step(
     parameters = dict(step.parameters)
     setup = recipe_calibration(calibration)
     if step.analysis == "masks":
-        analysis, options, rect = masks_options(parameters)
+        analysis, options, rect = masks_options(parameters, image_path=image_path)
         return Recipe(analysis, options, setup, rect)
     if step.analysis == "layers":
         options, rect = layers_options(parameters)
@@ -162,9 +175,10 @@ def save_step_recipe(
     step: AnalysisStep,
     calibration: Calibration,
     image: np.ndarray,
+    image_path: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write the recipe of ``step`` to ``path`` (a match's template as ``NAME.template.png``
-    beside it); returns the recipe's path.
+    beside it); returns the recipe's path. ``image_path`` as for :func:`recipe_from_step`.
 
     Raises
     ------
@@ -186,4 +200,5 @@ def save_step_recipe(
             )
         template_file = f"{path.stem}.template.png"
         Image.fromarray(pixels).save(path.with_name(template_file))
-    return write_recipe(path, recipe_from_step(step, calibration, template_file=template_file))
+    recipe = recipe_from_step(step, calibration, template_file=template_file, image_path=image_path)
+    return write_recipe(path, recipe)

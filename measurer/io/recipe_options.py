@@ -8,6 +8,8 @@ with one line saying what to change in the panel. See
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,16 +62,96 @@ def _connectivity(parameters: dict[str, Any]) -> dict[str, Any]:
     return {"connectivity": connectivity} if connectivity != 8 else {}
 
 
-def masks_options(parameters: dict[str, Any]) -> tuple[str, dict[str, Any], Rect | None]:
+def _braces(text: str) -> str:
+    """``text`` with its braces doubled, so that a pattern keeps them literally."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def second_mask_pattern(image: str | os.PathLike[str], second: str | os.PathLike[str]) -> str:
+    """The ``mask_b`` pattern that finds ``second`` from ``image``, and each image's second
+    mask the same way (see :mod:`measurer.io.recipes`).
+
+    The file name is ``{name}`` when both files have the same name, else ``second``'s name with
+    the image's stem replaced by ``{stem}``; the folder is ``{dir}``, followed by the relative
+    path from the image's folder to ``second``'s when they differ: ``retina/img001.png`` and
+    ``hole/img001.png`` give ``{dir}/../hole/{name}``, ``img001.png`` and ``img001_hole.png``
+    give ``{dir}/{stem}_hole.png``.
+
+    Raises
+    ------
+    UnsupportedStep
+        ``second`` is the image itself, its name contains neither the image's name nor its
+        stem, or no relative path leads to it (another drive).
+    """
+    first = Path(os.path.normpath(Path(image).absolute()))
+    other = Path(os.path.normpath(Path(second).absolute()))
+    if first == other:
+        raise UnsupportedStep("the second mask is the image itself: choose another file")
+    if other.name == first.name:
+        name = "{name}"
+    elif first.stem in other.name:
+        name = _braces(other.name).replace(_braces(first.stem), "{stem}", 1)
+    else:
+        raise UnsupportedStep(
+            f"a batch cannot find the second mask {other.name!r} from the image {first.name!r}: "
+            "give it the same file name in another folder (retina/img001.png, hole/img001.png) "
+            "or a name containing the image's (img001.png, img001_hole.png)"
+        )
+    try:
+        folder = Path(os.path.relpath(other.parent, first.parent)).as_posix()
+    except ValueError:  # Windows: another drive
+        raise UnsupportedStep(
+            "the second mask is on another drive than the image: keep them on one drive"
+        ) from None
+    return "{dir}/" + ("" if folder == "." else _braces(folder) + "/") + name
+
+
+def _retina(parameters: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``measurer retina`` for a preset run: ``options`` with kind and area."""
+    if parameters.get("roi"):
+        raise UnsupportedStep(
+            "measurer retina has no ROI: select no rectangle or polygon and run the "
+            "preset again to save a recipe"
+        )
+    preset = parameters.get("preset", "none")
+    if preset != "auto":
+        options["kind"] = preset
+    min_area = int(parameters.get("min_area") or 0)
+    if min_area > 0:  # 0: automatic, 1 % of the retina in both
+        options["min-area"] = min_area
+    return options
+
+
+def _two_masks(
+    parameters: dict[str, Any], image_path: str | os.PathLike[str] | None
+) -> tuple[str, dict[str, Any], Rect | None]:
+    """``regions`` (or ``retina`` for a preset) with each image's second mask as a pattern."""
+    second = parameters.get("second_mask")
+    if image_path is None or not second:
+        raise UnsupportedStep(
+            "a masks run on two masks needs the files of the image and of the second mask "
+            "to name each image's second mask in a recipe"
+        )
+    options = {"mask_b": second_mask_pattern(image_path, second), **_foreground(parameters)}
+    if parameters.get("preset", "none") != "none":
+        return "retina", _retina(parameters, options), None
+    return "regions", {**options, **_connectivity(parameters)}, _rect(parameters)
+
+
+def masks_options(
+    parameters: dict[str, Any], *, image_path: str | os.PathLike[str] | None = None
+) -> tuple[str, dict[str, Any], Rect | None]:
     """``(subcommand, options, rect)`` of a masks run: ``blobs``, ``retina`` for a preset, or
-    ``regions`` for two classes (the gaps between them and B's depth below A's margins)."""
+    ``regions`` for two classes (the gaps between them and B's depth below A's margins).
+
+    A run on two masks (the image and ``parameters["second_mask"]``) becomes ``regions``, or
+    ``retina`` for a preset, with ``mask_b`` the pattern :func:`second_mask_pattern` derives
+    from ``image_path``, the image's file; without it, such a run is refused.
+    """
     source = parameters.get("source", "image")
     preset = parameters.get("preset", "none")
     if source == "two_masks":
-        raise UnsupportedStep(
-            "a masks run on two masks cannot be saved as a recipe: the second mask would be "
-            "the same file for every image; measure one mask (Source: current image)"
-        )
+        return _two_masks(parameters, image_path)
     if source != "image":
         if preset != "none":
             raise UnsupportedStep(
@@ -80,19 +162,10 @@ def masks_options(parameters: dict[str, Any]) -> tuple[str, dict[str, Any], Rect
         classes = f"{_class_option(parameters['class_a'])},{_class_option(parameters['class_b'])}"
         return "regions", {"classes": classes, **_connectivity(parameters)}, rect
     options = _foreground(parameters)
-    min_area = int(parameters.get("min_area") or 0)
     if preset != "none":
-        if parameters.get("roi"):
-            raise UnsupportedStep(
-                "measurer retina has no ROI: select no rectangle or polygon and run the "
-                "preset again to save a recipe"
-            )
-        if preset != "auto":
-            options["kind"] = preset
-        if min_area > 0:  # 0: automatic, 1 % of the retina in both
-            options["min-area"] = min_area
-        return "retina", options, None
+        return "retina", _retina(parameters, options), None
     options.update(_connectivity(parameters))
+    min_area = int(parameters.get("min_area") or 0)
     if min_area > 1:
         options["min-area"] = min_area
     return "blobs", options, _rect(parameters)

@@ -17,6 +17,16 @@ the GUI) and editable by hand::
   Its positional arguments after the image go here under their names (``"template"`` for
   ``match``); a relative file path is relative to the recipe's folder. This module checks their
   form only; :mod:`measurer.cli.recipe` checks them with the subcommand's own parser.
+- ``"mask_b"`` (``regions`` and ``retina``: a second mask per image) may be a **pattern**
+  that ``measurer batch`` resolves for each image with the placeholders ``{dir}`` (the
+  image's folder), ``{stem}`` (its file name without extension), ``{name}`` (its file name)
+  and ``{ext}`` (its extension, with the dot); ``..`` is normalised. Masks kept in parallel
+  folders (``retina/img001.png``, ``hole/img001.png``) take ``"{dir}/../hole/{name}"``, masks
+  side by side (``img001.png``, ``img001_hole.png``) ``"{dir}/{stem}_hole.png"``. An image
+  whose second mask is missing becomes an error row. A pattern that starts neither with
+  ``{dir}`` nor with a root is relative to the recipe's folder. ``{{`` and ``}}`` stand for
+  literal braces. A name without placeholders is one file: ``retina`` merges it into every
+  image; ``regions`` refuses it.
 - ``calibration``: ``{"mode": "metadata"}`` (the pixel size each file's metadata gives, if
   any; the default), ``{"mode": "fixed", "pixel_size": [x, y], "unit": "um"}`` (``pixel_size``
   may be one number for square pixels) or ``{"mode": "scalebar"}``: each image's scale bar is
@@ -32,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +57,8 @@ SCHEMA = 1
 ANALYSES = ("blobs", "colors", "gaps", "layers", "match", "regions", "retina", "scalebar", "turns")
 #: How a recipe calibrates each image.
 CALIBRATION_MODES = ("metadata", "fixed", "scalebar")
+#: Placeholders of a ``"mask_b"`` pattern, resolved for each image of a batch.
+MASK_PLACEHOLDERS = ("dir", "stem", "name", "ext")
 _KEYS = ("schema", "analysis", "options", "calibration", "roi")
 _CALIBRATION_KEYS = {
     "metadata": ("mode",),
@@ -165,6 +178,33 @@ def _calibration(data: Any) -> RecipeCalibration:
     return RecipeCalibration(mode)
 
 
+def is_mask_pattern(value: str) -> bool:
+    """Whether the file name ``value`` is a pattern: it holds a placeholder such as ``{stem}``.
+
+    Raises
+    ------
+    RecipeError
+        Braces that are not one of :data:`MASK_PLACEHOLDERS` (``{{`` is a literal brace).
+    """
+    known = ", ".join(f"{{{name}}}" for name in MASK_PLACEHOLDERS)
+    try:
+        fields = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise RecipeError(f"the pattern {value!r}: {exc} (placeholders: {known})") from None
+    found = False
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in MASK_PLACEHOLDERS or spec or conversion:
+            whole = "{" + name + (f"!{conversion}" if conversion else "")
+            whole += f":{spec}}}" if spec else "}"
+            raise RecipeError(
+                f"the pattern {value!r} has an unknown placeholder {whole} (placeholders: {known})"
+            )
+        found = True
+    return found
+
+
 def _options(data: Any) -> dict[str, Any]:
     if data is None:
         return {}
@@ -177,6 +217,12 @@ def _options(data: Any) -> dict[str, Any]:
                 f"option {name!r} must be a number, text, true/false or a list of them, "
                 f"got {json.dumps(value)}"
             )
+    if "mask_b" in data:
+        if not isinstance(data["mask_b"], str):
+            raise RecipeError(
+                f"option 'mask_b' is a file name or pattern, got {json.dumps(data['mask_b'])}"
+            )
+        is_mask_pattern(data["mask_b"])
     return dict(data)
 
 

@@ -267,12 +267,13 @@ def test_a_batch_over_a_folder_gives_one_row_per_label_mask(tmp_path, capsys):
         assert float(row["min_distance"]) == 1.0
 
 
-def test_a_recipe_takes_its_regions_from_classes_only(tmp_path, labels, capsys):
+def test_a_recipe_takes_classes_or_a_pattern_not_one_second_mask(tmp_path, labels, capsys):
+    # Patterns of MASK_B ("{dir}/../b/{name}") are tested in tests/cli/test_mask_pairs.py.
     out = tmp_path / "r.json"
     second = _save(tmp_path / "b.png", regions()[1].astype(np.uint8))
     for argv, message in [
-        ((second,), "a recipe cannot name MASK_B"),
-        ((second, "--classes", "1,2"), "a recipe cannot name MASK_B"),
+        ((second,), "a recipe cannot name MASK_B as one file, the same for every image"),
+        ((second, "--classes", "1,2"), "a recipe cannot name MASK_B as one file"),
         ((), "give region B"),
         (("--classes", "1,1"), "names class 1 twice"),
     ]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,3 +93,43 @@ def test_a_run_no_recipe_can_repeat_is_refused_with_the_reason(
     ((kind, title, text),) = window.shown
     assert (kind, title) == ("warning", "Save analysis as recipe")
     assert "cut by the image border" in text
+
+
+def test_a_two_mask_run_saves_a_pattern_that_finds_each_images_second_mask(
+    qtbot, settings, no_blocking_message_boxes, tmp_path, monkeypatch
+):
+    from measurer.analysis.gaps import deepest_to_margin_line
+    from measurer.analysis.synthetic_masks import rectangles_mask
+    from measurer.cli.main import main
+    from measurer.gui.panels.masks_panel import MasksPanel
+
+    win = MainWindow(settings)
+    win.shown = no_blocking_message_boxes
+    qtbot.addWidget(win)
+    panel = win.add_analysis_panel(MasksPanel)
+    # Retinas in retina/, holes of the same names in hole/; the second image's hole is deeper.
+    depths = {}
+    for name, bottom in (("s1.png", 40), ("s2.png", 44)):
+        retina = rectangles_mask((60, 80), [(10, 5, 30, 30), (10, 45, 30, 30)])
+        hole = rectangles_mask((60, 80), [(14, 36, bottom - 14, 8)])
+        for folder, mask in (("retina", retina), ("hole", hole)):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / folder / name)
+        depths[name] = abs(deepest_to_margin_line(retina, hole).to_line.distance)
+    first = tmp_path / "retina" / "s1.png"
+    win.files.open_image(str(first))
+    qtbot.waitUntil(lambda: win.document is not None, timeout=10000)
+    assert panel.set_second_mask(str(tmp_path / "hole" / "s1.png"))
+    with qtbot.waitSignal(panel.finished, timeout=15000):
+        panel.run_button.click()
+    save_recipe_through_the_menu(win, monkeypatch, tmp_path / "pairs.json")
+    assert win.shown == []
+    recipe = read_recipe(tmp_path / "pairs.json")
+    assert recipe.analysis == "regions" and recipe.options["mask_b"] == "{dir}/../hole/{name}"
+    table = tmp_path / "pairs.csv"
+    code = main(["batch", str(tmp_path / "pairs.json"), str(tmp_path / "retina"),
+                 "--out", str(table), "--jobs", "1"])  # fmt: skip
+    assert code == 0
+    with open(table, newline="", encoding="utf-8-sig") as handle:
+        rows = {Path(r["path"]).name: float(r["depth"]) for r in csv.DictReader(handle)}
+    assert rows == pytest.approx(depths) and depths["s2.png"] == depths["s1.png"] + 4

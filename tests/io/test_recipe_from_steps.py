@@ -69,7 +69,7 @@ def test_turns_and_scalebar_steps():
 @pytest.mark.parametrize(
     ("step", "message"),
     [
-        (AnalysisStep("masks", {**MASKS, "source": "two_masks"}), "two masks.*same file"),
+        (AnalysisStep("masks", {**MASKS, "source": "two_masks"}), "two masks needs the files"),
         (
             AnalysisStep("masks", {**MASKS, "source": "two_classes", "preset": "hole"}),
             "retina preset on two classes",
@@ -378,7 +378,7 @@ def test_masks_presets_map_their_foreground_and_minimum_area():
     with pytest.raises(UnsupportedStep, match="retina preset on two classes"):
         recipe_from_step(AnalysisStep("masks", two), Calibration.uncalibrated())
     second = MaskOptions(source="two_masks", preset="hole").parameters("/data/b.png")
-    with pytest.raises(UnsupportedStep, match="same file for every image"):
+    with pytest.raises(UnsupportedStep, match="needs the files of the image"):
         recipe_from_step(AnalysisStep("masks", second), Calibration.uncalibrated())
 
 
@@ -447,3 +447,97 @@ def test_a_two_classes_run_in_colour_maps_both_colours():
     assert (recipe.analysis, dict(recipe.options), recipe.roi) == (
         "regions", {"classes": "255,0,0,0,128.5,0"}, None,
     )  # fmt: skip
+
+
+# --- two masks: each image's second mask as a pattern ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "pattern"),
+    [
+        ("retina/img001.png", "hole/img001.png", "{dir}/../hole/{name}"),
+        ("img001.png", "img001_hole.png", "{dir}/{stem}_hole.png"),
+        ("m/img001.tif", "m/hole_img001.png", "{dir}/hole_{stem}.png"),
+        ("retina/img001.png", "hole/img001_hole.png", "{dir}/../hole/{stem}_hole.png"),
+        ("a/x.png", "a/sub/x.png", "{dir}/sub/{name}"),
+        ("a/x.png", "b{1}/x.png", "{dir}/../b{{1}}/{name}"),
+    ],
+)
+def test_the_second_masks_pattern_follows_the_two_file_names(tmp_path, first, second, pattern):
+    from measurer.cli.batch_task import second_mask_path
+    from measurer.io.recipe_options import second_mask_pattern
+
+    assert second_mask_pattern(tmp_path / first, tmp_path / second) == pattern
+    # Resolved for the image it came from, the pattern names the second mask again.
+    assert second_mask_path(pattern, tmp_path / first) == tmp_path / second
+
+
+def test_second_masks_a_batch_cannot_find_are_refused(tmp_path):
+    from measurer.io.recipe_options import second_mask_pattern
+
+    with pytest.raises(
+        UnsupportedStep,
+        match=r"cannot find the second mask 'b\.png' from the "
+        r"image 'img001\.png': give it the same file name in another folder",
+    ):
+        second_mask_pattern(tmp_path / "img001.png", tmp_path / "b.png")
+    with pytest.raises(UnsupportedStep, match="give it the same file name"):
+        second_mask_pattern(tmp_path / "a" / "img001.png", tmp_path / "b" / "img002.png")
+    with pytest.raises(UnsupportedStep, match="the image itself"):
+        second_mask_pattern(tmp_path / "a" / "x.png", tmp_path / "b" / ".." / "a" / "x.png")
+
+
+def test_a_two_masks_run_maps_to_regions_or_retina_with_the_pattern(tmp_path):
+    from measurer.gui.panels.masks_shapes import MaskOptions
+    from measurer.io.recipe_options import masks_options
+
+    image = tmp_path / "retina" / "img001.png"
+    regions = MaskOptions(source="two_masks", foreground="class", class_a=1, connectivity=4,
+                          roi=("rect", (0, 2, 27, 50))).parameters(str(tmp_path / "hole" /
+                                                                       "img001.png"))  # fmt: skip
+    assert masks_options(regions, image_path=image) == (
+        "regions", {"mask_b": "{dir}/../hole/{name}", "class": "1", "connectivity": 4},
+        (2, 0, 50, 27),
+    )  # fmt: skip
+    retina = MaskOptions(source="two_masks", foreground="threshold", threshold=100.0,
+                         preset="hole", min_area=50).parameters(str(image.with_name(
+                             "img001_cyst.png")))  # fmt: skip
+    assert masks_options(retina, image_path=image) == (
+        "retina",
+        {"mask_b": "{dir}/{stem}_cyst.png", "threshold": 100.0, "kind": "hole", "min-area": 50},
+        None,
+    )
+    other = {**retina, "second_mask": str(tmp_path / "cysts.png")}
+    with pytest.raises(UnsupportedStep, match="give it the same file name in another folder"):
+        masks_options(other, image_path=image)
+    with pytest.raises(UnsupportedStep, match="has no ROI"):
+        masks_options({**retina, "roi": {"rect": [0, 0, 5, 5]}}, image_path=image)
+
+
+def test_a_two_masks_run_as_recipe_gives_the_panels_points_on_each_image(tmp_path):
+    from measurer.gui.panels.masks_shapes import MaskOptions, analyse_masks
+    from measurer.io.recipe_options import masks_options
+    from measurer.io.recipes import Recipe
+
+    # Region A: a retina split by a hole, two blocks whose one-pixel lips are its margins;
+    # region B: the hole down to row 29, in a second file of the same name in another folder.
+    a = rectangles_mask((40, 60), [(5, 5, 10, 15), (12, 20, 1, 1), (5, 30, 20, 20),
+                                   (12, 29, 1, 1)]).astype(np.uint8)  # fmt: skip
+    b = rectangles_mask((40, 60), [(10, 22, 20, 5)]).astype(np.uint8)
+    for folder, pixels in (("retina", a), ("hole", b)):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(pixels).save(tmp_path / folder / "s.png")
+    options = MaskOptions(source="two_masks", connectivity=4)
+    parameters = options.parameters(str(tmp_path / "hole" / "s.png"))
+    analysis, recipe_options, rect = masks_options(parameters, image_path=tmp_path / "retina" /
+                                                   "s.png")  # fmt: skip
+    recipe = Recipe(analysis, recipe_options, roi=rect)
+    (row,) = batch_rows(recipe, tmp_path / "retina" / "s.png", tmp_path)
+    assert (row["depth"], row["min_distance"], row["horizontal_gap"]) == (17.0, 1.0, 3.0)
+    panel = {s.role: s.vertices[0] for s in analyse_masks(a, b, options).shapes}
+    for role, name in [("b_deepest", "deepest"), ("margin_left", "margin_left"),
+                       ("margin_right", "margin_right"), ("closest_a", "closest_a"),
+                       ("closest_b", "closest_b")]:  # fmt: skip
+        np.testing.assert_allclose(
+            panel[f"masks:{role}"], [row[f"{name}_y"], row[f"{name}_x"]], err_msg=role
+        )

@@ -162,6 +162,19 @@ def test_fixed_is_only_for_fixed_calibrations():
         ({"schema": 1, "analysis": "blobs", "roi": [1, 2, 3]}, '"roi" must be [x, y, width'),
         ({"schema": 1, "analysis": "blobs", "roi": [1, 2, 3.5, 4]}, "in whole pixels"),
         ({"schema": 1, "analysis": "blobs", "roi": [1, 2, 0, 4]}, "a positive width and height"),
+        (
+            {"schema": 1, "analysis": "regions", "options": {"mask_b": 3}},
+            "option 'mask_b' is a file name or pattern, got 3",
+        ),
+        (
+            {"schema": 1, "analysis": "retina", "options": {"mask_b": "{dir}/{file}"}},
+            "the pattern '{dir}/{file}' has an unknown placeholder {file} (placeholders: {dir}, "
+            "{stem}, {name}, {ext})",
+        ),
+        (
+            {"schema": 1, "analysis": "regions", "options": {"mask_b": "{dir}/{name!r}"}},
+            "unknown placeholder {name!r}",
+        ),
     ],
 )
 def test_messages_name_the_file_and_the_mistake(tmp_path, data, message):
@@ -171,6 +184,14 @@ def test_messages_name_the_file_and_the_mistake(tmp_path, data, message):
     text = str(info.value)
     assert text.startswith(f"{path}: ") and message in text, text
     assert "\n" not in text
+
+
+def test_mask_b_patterns_are_told_from_file_names():
+    from measurer.io.recipes import is_mask_pattern
+
+    assert is_mask_pattern("{dir}/../hole/{name}") and is_mask_pattern("x/{stem}_b{ext}")
+    assert not is_mask_pattern("hole/img001.png")
+    assert not is_mask_pattern("odd{{name}}.png")  # literal braces: one file
 
 
 def test_missing_file(tmp_path):

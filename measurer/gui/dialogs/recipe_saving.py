@@ -30,7 +30,8 @@ def save_current_recipe(window, path: str | os.PathLike[str]) -> Path:
         raise UnsupportedStep("Open an image and run an analysis first.")
     if not document.steps:
         raise UnsupportedStep("Run an analysis on the image first: the recipe repeats it.")
-    return save_step_recipe(path, document.steps[-1], document.calibration, document.image)
+    step, image = document.steps[-1], document.image
+    return save_step_recipe(path, step, document.calibration, image, image_path=document.path)
 
 
 def save_recipe_as(window) -> Path | None:
