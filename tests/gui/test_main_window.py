@@ -411,6 +411,9 @@ def test_one_counted_point_is_removed_by_alt_click_or_from_the_table(qtbot, wind
     assert points.vertices[:, 1].tolist() == pytest.approx([40, 120, 160], abs=1)
     window.undo()
     assert len(window.document.annotations[points.id].vertices) == 4
+    click(window, 50, 160, modifiers=QtCore.Qt.KeyboardModifier.ControlModifier)  # Ctrl too
+    assert len(window.document.annotations[points.id].vertices) == 3
+    window.undo()
     # Selecting two of the four rows and pressing Delete removes those two points, in one step.
     window.set_tool(Tool.NAVIGATE)
     view = window.table.view

@@ -173,7 +173,8 @@ class EllipseItem(BoxItem):
 
 class PointSetItem(pg.ScatterPlotItem):
     """A set of counted points, coloured by class; each point drags on its own, and Alt+click
-    asks to remove one (``point_removed(index)``), as in ImageJ's multi-point tool."""
+    (as in ImageJ's multi-point tool) or Ctrl+click (where the window manager takes Alt+click)
+    asks to remove one (``point_removed(index)``)."""
 
     edit_previewed = QtCore.Signal(object)
     edit_finished = QtCore.Signal(object)
@@ -215,10 +216,12 @@ class PointSetItem(pg.ScatterPlotItem):
         return int(hits[0].index()) if len(hits) else None
 
     def mouseClickEvent(self, ev) -> None:
-        """A click on a point selects the set; Alt+click removes the point, with any tool."""
-        alt = ev.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier
+        """A click on a point selects the set; Alt+click or Ctrl+click removes the point, with
+        any tool."""
+        keys = QtCore.Qt.KeyboardModifier
+        remove = ev.modifiers() & (keys.AltModifier | keys.ControlModifier)
         index = self.point_at(ev.scenePos())
-        if alt and ev.button() == QtCore.Qt.MouseButton.LeftButton and index is not None:
+        if remove and ev.button() == QtCore.Qt.MouseButton.LeftButton and index is not None:
             ev.accept()
             self.point_removed.emit(index)
         elif (
