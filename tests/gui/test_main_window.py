@@ -137,6 +137,13 @@ def test_shift_snaps_a_line_to_horizontal(qtbot, window, image_path):
     drag(qtbot, window, (50, 40), (63, 200), modifiers=QtCore.Qt.KeyboardModifier.ShiftModifier)
     line = next(iter(window.document.annotations.values()))
     assert line.vertices[1][0] == pytest.approx(line.vertices[0][0], abs=1e-9)
+    # Shown at a physical aspect of 3 (pixels 3x as wide as tall), a line dragged along the
+    # screen's diagonal snaps to 45 degrees on screen: 3 rows for every column.
+    window.controller.set_calibration(Calibration(3.0, 1.0, "µm"))
+    window.actions_by_name["view.aspect"].setChecked(True)
+    drag(qtbot, window, (100, 100), (130, 111), modifiers=QtCore.Qt.KeyboardModifier.ShiftModifier)
+    (r0, c0), (r1, c1) = window.document.annotations[max(window.document.annotations)].vertices
+    assert (r1 - r0) == pytest.approx(3 * (c1 - c0), rel=1e-9) and r1 - r0 > 20
 
 
 def test_set_scale_shows_micrometres_and_undo_restores_pixels(qtbot, window, image_path):

@@ -41,15 +41,16 @@ DRAG_TOOLS = {Tool.LINE, Tool.PROFILE, Tool.RECTANGLE, Tool.ELLIPSE, Tool.FREEHA
 CLICK_TOOLS = {Tool.POLYLINE, Tool.POLYGON, Tool.ANGLE}
 
 
-def snap_line(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Move ``end`` so the line from ``start`` is at 0, 45 or 90 degrees (screen directions)."""
-    d = end - start
+def snap_line(start: np.ndarray, end: np.ndarray, aspect: float = 1.0) -> np.ndarray:
+    """Move ``end`` so the line from ``start`` is at 0, 45 or 90 degrees on screen, where each
+    pixel is shown ``aspect`` times as wide as it is tall (View → Physical pixel aspect)."""
+    d = (end - start) * np.array([1.0, aspect])  # (row, col) in screen proportions
     length = math.hypot(*d)
     angle = round(math.atan2(d[0], d[1]) / (math.pi / 4)) * (math.pi / 4)
     if abs(math.sin(angle)) > 0.1 and abs(math.cos(angle)) > 0.1:
         # Diagonal: keep the projection length so the end stays under the cursor's diagonal.
         length = (abs(d[0]) + abs(d[1])) / 2 * math.sqrt(2)
-    return start + length * np.array([math.sin(angle), math.cos(angle)])
+    return start + length * np.array([math.sin(angle), math.cos(angle) / aspect])
 
 
 def ellipse_outline(corner_a: np.ndarray, corner_b: np.ndarray, n: int = 64) -> np.ndarray:
@@ -150,7 +151,7 @@ class DrawingTools(QtCore.QObject):
                 self.tool in (Tool.LINE, Tool.PROFILE)
                 and ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier
             ):
-                here = snap_line(start, here)
+                here = snap_line(start, here, float(self._viewbox.state["aspectLocked"] or 1))
             vertices = np.array([start, here])
         if ev.isFinish():
             self.cancel()
