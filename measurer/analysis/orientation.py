@@ -176,7 +176,15 @@ def clip_line(start, end, bounds) -> tuple[np.ndarray, np.ndarray] | None:
                 high = min(high, t)
     if low >= high:
         return None
-    return p0 + low * delta, p0 + high * delta
+    ends = p0 + low * delta, p0 + high * delta
+    # A clipped end lies on the edge it was clipped at: exactly, not 1e-13 beside it.
+    return tuple(_onto_bounds(e, lo_b, hi_b) for e in ends)
+
+
+def _onto_bounds(point: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``point`` with each coordinate within 1e-9 of a bound set to that bound."""
+    point = np.where(np.abs(point - low) < 1e-9, low, point)
+    return np.where(np.abs(point - high) < 1e-9, high, point)
 
 
 def parallel_lines(start, end, *, count: int, spacing: float) -> np.ndarray:

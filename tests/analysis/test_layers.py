@@ -175,6 +175,11 @@ def test_line_helpers():
     clipped = clip_line((5, -10), (5, 30), (0, 0, 9, 19))
     np.testing.assert_allclose(clipped, [(5, 0), (5, 19)])
     assert clip_line((20, -10), (20, 30), (0, 0, 9, 19)) is None
+    # A slanted line clipped at both sides ends exactly on them (no 1e-13 left over).
+    # (Plain arithmetic gives -7.1e-15 and 1795.0000000000002 for these two lines.)
+    start, _ = clip_line((35.97, -62.346), (126.896, 1925.053), (0, 0, 161, 1795))
+    _, end = clip_line((30.198, -187.721), (122.165, 1912.198), (0, 0, 161, 1795))
+    assert start[1] == 0.0 and end[1] == 1795.0
     lines = parallel_lines((0, 0), (0, 10), count=3, spacing=2.0)
     np.testing.assert_allclose(lines[:, 0, 0], [-2, 0, 2])  # shifted across the line
     np.testing.assert_allclose(lines[:, 1, 1], [10, 10, 10])
