@@ -11,7 +11,7 @@ and is re-exported here).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,6 +43,12 @@ __all__ = [
     "find_color_objects",
     "match_grid",
 ]
+
+#: With an explicit background, automatic classes are clustered from the pixels at least this
+#: far (Lab units) from every background colour: twice the contrast an object pixel needs.
+#: Tissue texture around the picked colour and the blended rims of objects (half-way between
+#: object and background) stay below it, so the clusters describe object interiors only.
+CLUSTER_CONTRAST = 2 * MIN_CONTRAST
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ def find_color_objects(
     *,
     k: int | None = None,
     classes: Mapping[str, tuple[float, float, float]] | None = None,
+    background: Sequence[tuple[float, float, float]] | None = None,
     min_area: int = 20,
     smoothing: float = 1.5,
     method: str = "kmeans",
@@ -91,7 +98,8 @@ def find_color_objects(
     The background is learned from the image border (a ring 1 % of the image wide, which must
     show mostly background): four k-means colours of it, and the 95th percentile of the ring's
     distances to them. Pixels further from every background colour than three times that
-    spread (and at least ``MIN_CONTRAST`` Lab units) stand out as objects.
+    spread (and at least ``MIN_CONTRAST`` Lab units) stand out as objects. When the field is
+    filled to its edges (stained tissue, say), give the ``background`` colours instead.
 
     Parameters
     ----------
@@ -103,6 +111,11 @@ def find_color_objects(
     classes : mapping of str to (R, G, B), optional
         Named class colours in the image's own pixel values; each pixel that stands out from
         the background takes the nearest.
+    background : sequence of (R, G, B), optional
+        Background colours in the image's own pixel values, used instead of the image border.
+        A pixel is an object pixel when it is at least ``MIN_CONTRAST`` from every background
+        colour and nearer to a class colour than to any of them. Automatic classes are
+        clustered from the pixels at least ``CLUSTER_CONTRAST`` from every background colour.
     min_area : int
         Smallest object kept, in pixels.
     smoothing : float
@@ -130,12 +143,19 @@ def find_color_objects(
     rgb = smooth(rgb, smoothing, method)
     features = lab_features(rgb, lightness_weight)
     rng = np.random.default_rng(seed)
-    ring = features[border_ring(rgb.shape[:2])]
-    background = kmeans(ring, 4, rng)
-    spread = np.percentile(nearest_distance(ring, background), 95)
     flat = features.reshape(-1, 3)
-    to_background = nearest_distance(flat, background)
-    foreground = to_background > max(MIN_CONTRAST, 3 * spread)
+    if background is None:
+        ring = features[border_ring(rgb.shape[:2])]
+        centres = kmeans(ring, 4, rng)
+        spread = np.percentile(nearest_distance(ring, centres), 95)
+        to_background = nearest_distance(flat, centres)
+        foreground = to_background > max(MIN_CONTRAST, 3 * spread)
+        clustered, source = foreground, "the colours along the image border"
+    else:
+        colours = _background_colours(background, scale)
+        to_background = nearest_distance(flat, lab_features(colours[None], lightness_weight)[0])
+        foreground = to_background >= MIN_CONTRAST
+        clustered, source = to_background >= CLUSTER_CONTRAST, "the background colours"
     if classes is not None:
         names = list(classes)
         colors = class_colors(classes, scale)
@@ -146,14 +166,13 @@ def find_color_objects(
         if int(k) < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         names = [f"c{i}" for i in range(int(k))]
-        if foreground.sum() < int(k):
+        if clustered.sum() < int(k):
             raise ValueError(
-                f"too few pixels stand out from the background (the colours along the image "
-                f"border) for k = {k} classes"
+                f"too few pixels stand out from the background ({source}) for k = {k} classes"
             )
         # Cluster object interiors only: edge pixels mix object and background colours.
-        core = ndi.binary_erosion(foreground.reshape(rgb.shape[:2]), np.ones((5, 5), bool))
-        centres = kmeans(flat[core.ravel() if core.sum() >= int(k) else foreground], int(k), rng)
+        core = ndi.binary_erosion(clustered.reshape(rgb.shape[:2]), np.ones((5, 5), bool))
+        centres = kmeans(flat[core.ravel() if core.sum() >= int(k) else clustered], int(k), rng)
         labels = _assign(flat, foreground, to_background, centres[hue_order(centres)])
         pixels = rgb.reshape(-1, 3)
         colors = np.array(
@@ -167,6 +186,19 @@ def find_color_objects(
     counts = {name: sum(o.label == name for o in objects) for name in names}
     palette = {n: tuple(float(v) for v in c * scale) for n, c in zip(names, colors, strict=True)}
     return ColorObjectsResult(tuple(objects), counts, palette, labels)
+
+
+def _background_colours(background: Sequence, scale: float) -> np.ndarray:
+    """The background colours as RGB 0-1 (float32), checked."""
+    try:
+        colours = np.array([tuple(c) for c in background], dtype=np.float64)
+    except (TypeError, ValueError):
+        colours = np.empty(0)
+    if colours.ndim != 2 or colours.shape[0] == 0 or colours.shape[1] != 3:
+        raise ValueError("background must be one or more colours (R, G, B)")
+    if not np.isfinite(colours).all() or (colours < 0).any():
+        raise ValueError("background colours must be three non-negative numbers (R, G, B)")
+    return np.clip(colours / scale, 0, 1).astype(np.float32)
 
 
 def _assign(

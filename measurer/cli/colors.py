@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "colors",
         help="count coloured objects per class, or classify the cells of a grid",
         description="Count objects per colour class: the background is learned from the image "
-        "border, objects are connected components of at least --min-area pixels. With --grid, "
+        "border (or given with --background when stained tissue fills the field), objects are "
+        "connected components of at least --min-area pixels. With --grid, "
         "each cell is empty or holds an object of a class, judged against the cell's own border. "
         "x = column, y = row; bbox is [x, y, width, height] of the first pixel and counts.",
     )
@@ -42,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         metavar="NAME=R,G,B",
         help="a named class colour in the image's pixel values; repeat for each class",
+    )
+    parser.add_argument(
+        "--background",
+        action="append",
+        metavar="R,G,B",
+        help="a background colour in the image's pixel values, used instead of the image "
+        "border (not with --grid); repeat for several",
     )
     parser.add_argument(
         "--min-area",
@@ -74,6 +82,10 @@ def _options(args: argparse.Namespace) -> dict:
     if args.min_area < 1:
         raise CliError(f"--min-area must be at least 1, got {args.min_area}")
     options = {"k": args.k, "classes": _classes(args.classes), "min_area": args.min_area}
+    if args.background:
+        if args.grid is not None:
+            raise CliError("--background is for objects, not --grid (cells have their own)")
+        options["background"] = [_background(spec) for spec in args.background]
     if args.smoothing is not None:
         if not 0 <= args.smoothing <= 50:
             raise CliError(f"--smoothing must be from 0 to 50 px, got {args.smoothing:g}")
@@ -170,6 +182,14 @@ def _classes(specs: list[str] | None) -> dict[str, tuple[float, float, float]] |
         red, green, blue = parse_floats(values, f"--class {name}", count=3)
         classes[name] = (red, green, blue)
     return classes
+
+
+def _background(spec: str) -> tuple[float, float, float]:
+    """``"230,200,210"`` as ``(230.0, 200.0, 210.0)``; a grey image's value is given thrice."""
+    red, green, blue = parse_floats(spec, "--background", count=3)
+    if min(red, green, blue) < 0:
+        raise CliError(f"--background takes non-negative R,G,B values, got {spec!r}")
+    return red, green, blue
 
 
 def _grid(spec: str):

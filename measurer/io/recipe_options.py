@@ -240,6 +240,9 @@ def colors_options(parameters: dict[str, Any]) -> dict[str, Any]:
         options["class"] = specs
     else:
         options["k"] = int(parameters["k"])
+    background = parameters.get("background")
+    if background and not grid:  # picked background colours (the panel keeps them off grids)
+        options["background"] = [_class_option(value) for value in background]
     min_area = int(parameters.get("min_area", 20))
     if min_area != 20:
         options["min-area"] = min_area

@@ -138,3 +138,76 @@ def test_bad_input_is_refused():
         find_color_objects(np.full((20, 20, 3), np.nan), k=1)
     with pytest.raises(ValueError, match="larger than"):
         match_grid(image, Grid((0, 0), (20, 20), (2, 2)), {"big": np.ones((30, 30))})
+
+
+#: Full-field "tissue" (pink, textured, to every edge) with brown and blue discs (RGB 0-1).
+TISSUE = np.array([0.88, 0.70, 0.76])
+STAINS = {"brown": np.array([0.55, 0.33, 0.15]), "blue": np.array([0.28, 0.32, 0.66])}
+#: (stain, row, col, radius); two discs are cut by the image edges, so the border holds stain.
+DISCS = [
+    ("brown", 40.3, 60.6, 11.0), ("brown", 150.2, 200.7, 9.0), ("brown", 95.5, 0.0, 12.0),
+    ("blue", 120.4, 100.2, 10.0), ("blue", 60.7, 250.1, 8.5), ("blue", 0.0, 160.0, 12.0),
+    ("blue", 200.0, 50.0, 9.5),
+]  # fmt: skip
+
+
+def tissue_scene(shape=(240, 320), seed=0):
+    """8-bit RGB tissue scene and, per disc, its stain, pixel area and centroid (row, col).
+
+    A disc's pixels are those nearer its centre than its radius, inside the image; discs are
+    anti-aliased over one pixel and 20 % darker at their rims than at their centres.
+    """
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    image = TISSUE * (0.9 + 0.2 * texture(shape, sigma=2.0, seed=seed))[..., None]
+    truth = []
+    for stain, row, col, radius in DISCS:
+        dist = np.hypot(rows - row, cols - col)
+        cover = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
+        shade = 1 - 0.2 * np.clip(dist / radius, 0, 1)[..., None] ** 2
+        image = image * (1 - cover) + STAINS[stain] * shade * cover
+        inside = np.argwhere(dist < radius)
+        truth.append((stain, len(inside), inside.mean(axis=0)))
+    image = np.clip(image + np.random.default_rng(seed).normal(0, 0.015, image.shape), 0, 1)
+    return (image * 255).round().astype(np.uint8), truth
+
+
+def _matches(result, truth, names):
+    """Each true disc paired with the one object of its class centred within 1 px of it."""
+    for stain, area, centroid in truth:
+        near = [o for o in result.objects if np.hypot(*(np.array(o.centroid) - centroid)) < 1]
+        assert [o.label for o in near] == [names[stain]]
+        # Edges sit half-way between the disc's centre colour and the tissue; the rims are
+        # 20 % darker, so areas come out up to about 12 % small.
+        assert 0.85 < near[0].area / area < 1.03
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_an_explicit_background_finds_stained_discs_in_a_full_field(seed):
+    image, truth = tissue_scene(seed=seed)
+    before = image.copy()
+    classes = {name: tuple(c * 255) for name, c in STAINS.items()}
+    # From the border (tissue and stain alike) nothing stands out.
+    assert find_color_objects(image, classes=classes).counts == {"brown": 0, "blue": 0}
+    tissue = [tuple(TISSUE * 255)]
+    result = find_color_objects(image, classes=classes, background=tissue)
+    np.testing.assert_array_equal(image, before)
+    assert result.counts == {"brown": 3, "blue": 4}
+    _matches(result, truth, {"brown": "brown", "blue": "blue"})
+    # Automatic classes, in order of hue: brown (orange hue) first, then blue.
+    automatic = find_color_objects(image, k=2, background=tissue)
+    assert automatic.counts == {"c0": 3, "c1": 4}
+    _matches(automatic, truth, {"brown": "c0", "blue": "c1"})
+    brown = np.array(automatic.palette["c0"])
+    assert brown[0] > brown[1] > brown[2]
+    # Two background colours (the tissue and the blue stain): only brown discs remain.
+    two = [*tissue, tuple(STAINS["blue"] * 255)]
+    assert find_color_objects(image, k=1, background=two).counts == {"c0": 3}
+
+
+def test_a_bad_background_is_refused():
+    image, _ = tissue_scene()
+    for bad in ([], [(1, 2)], [(1, 2, -3)], [(np.nan, 1, 1)], [5]):
+        with pytest.raises(ValueError, match="background"):
+            find_color_objects(image, k=2, background=bad)
+    with pytest.raises(ValueError, match="the background colours"):
+        find_color_objects(np.full((20, 20, 3), 200, np.uint8), k=1, background=[(200, 200, 200)])

@@ -289,6 +289,31 @@ def test_a_colours_run_as_recipe_finds_the_same_objects(tmp_path, picked):
     )  # the table rounds centroids to 3 decimals
 
 
+def test_a_colours_run_with_a_picked_background_as_recipe_finds_the_same_objects(tmp_path):
+    from measurer.analysis.synthetic_detections import disc_scene
+    from measurer.gui.panels.colors_shapes import find_objects
+
+    scene = disc_scene(COLORS, [3, 4, 2, 3], seed=0)
+    Image.fromarray(scene.image).save(tmp_path / "discs.png")
+    background = [[180.0, 172.5, 156.0], [150.0, 144.0, 130.0]]  # the backdrop, lit and shaded
+    parameters = colors_parameters(k=4, background=background)
+    recipe = recipe_from_step(AnalysisStep("colors", parameters), Calibration.uncalibrated())
+    assert dict(recipe.options) == {"k": 4, "background": ["180,172.5,156", "150,144,130"]}
+    result, _ = find_objects(scene.image, k=4, background=background, min_area=20, smoothing=1.5)
+    assert result.counts == {"c0": 3, "c1": 3, "c2": 4, "c3": 2}  # red, yellow, green, blue
+    rows = batch_rows(recipe, tmp_path / "discs.png", tmp_path)
+    keys = ("class", "area", "centroid_x", "centroid_y", "bbox_x", "bbox_y", "bbox_w", "bbox_h")
+    got = [tuple(r[k] for k in keys) for r in rows]
+    assert [g[:2] + g[4:] for g in got] == [e[:2] + e[4:] for e in object_rows(result)]
+    np.testing.assert_allclose(
+        [g[2:4] for g in got], [e[2:4] for e in object_rows(result)], atol=5e-4
+    )
+    # A grid run keeps its cells' own backgrounds: no --background.
+    grid = colors_parameters(k=2, grid=[0, 0, 40, 40, 2, 2], background=background)
+    recipe = recipe_from_step(AnalysisStep("colors", grid), Calibration.uncalibrated())
+    assert "background" not in recipe.options
+
+
 @pytest.mark.parametrize("smoothing", [1.0, 1.5])  # measurer colors' default, the panel's
 def test_a_colour_grid_run_as_recipe_classifies_the_same_cells(tmp_path, smoothing):
     from measurer.analysis.colors import Grid

@@ -1,6 +1,8 @@
 """The colour objects panel: objects of each colour class, or the occupancy of a grid of cells.
 
-Classes are found automatically (k) or taken from sample pixels the user clicks on the image.
+Classes are found automatically (k) or taken from sample pixels the user clicks on the image;
+the background is learned from the image border or, for a field filled to its edges (stained
+tissue), from colours clicked the same way (free mode only: grid cells have their own borders).
 Objects become outlines along pixel edges (role ``"colors:<class>:<i>"``); in grid mode each
 occupied cell becomes a rectangle (role ``"colors:cell:<row>:<col>"``). The label of each shape
 is its class: *Set class…* changes it, Delete removes the shape, and the counts per class
@@ -11,7 +13,7 @@ against reference images (:mod:`measurer.gui.panels.colors_references`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,40 +33,18 @@ from measurer.gui.canvas.tools import Tool
 from measurer.gui.panels.analysis_panel import AnalysisPanel
 from measurer.gui.panels.colors_overlay import ClassBands, GridOverlay
 from measurer.gui.panels.colors_references import ReferencesBox
-from measurer.gui.panels.colors_shapes import classify_cells, find_objects
+from measurer.gui.panels.colors_shapes import (
+    PickedClass,
+    classify_cells,
+    colour_text,
+    display_colour,
+    find_objects,
+    sample_colour,
+)
 
 if TYPE_CHECKING:
     from measurer.core.document import Document
     from measurer.gui.main_window import MainWindow
-
-
-@dataclass(frozen=True)
-class PickedClass:
-    """A class colour picked on the image: its name, value in the image's units, and RGB 0-255."""
-
-    name: str
-    value: tuple[float, float, float]
-    display: tuple[int, int, int]
-
-
-def sample_colour(image: np.ndarray, row: int, col: int) -> tuple[float, float, float]:
-    """Median colour of the 3×3 pixels around ``(row, col)`` (grey repeated; alpha dropped)."""
-    window = np.asarray(image[max(0, row - 1) : row + 2, max(0, col - 1) : col + 2], float)
-    if window.ndim == 2:
-        window = window[..., None]
-    window = window[..., :3] if window.shape[2] >= 3 else window[..., :1].repeat(3, axis=2)
-    red, green, blue = np.median(window.reshape(-1, 3), axis=0)
-    return float(red), float(green), float(blue)
-
-
-def display_colour(value: tuple[float, ...], image: np.ndarray) -> tuple[int, int, int]:
-    """A colour in the image's units as RGB 0-255 (as the analysis scales the image)."""
-    if np.issubdtype(image.dtype, np.integer):
-        top = float(np.iinfo(image.dtype).max)
-    else:
-        top = max(1.0, float(np.max(image)))
-    red, green, blue = (int(np.clip(round(v / top * 255), 0, 255)) for v in value)
-    return red, green, blue
 
 
 class ColorsPanel(AnalysisPanel):
@@ -100,6 +80,20 @@ class ColorsPanel(AnalysisPanel):
         picks.addWidget(self.pick_button)
         picks.addWidget(self.remove_class_button)
 
+        self.background: list[PickedClass] = []
+        self.background_mode = QtWidgets.QComboBox()
+        self.background_mode.addItems(["image border", "picked colours"])
+        self.background_mode.setToolTip(
+            "Learn the background from the image border, or use colours picked on the image "
+            "(for a field filled to its edges, such as stained tissue)"
+        )
+        self.pick_background_button = QtWidgets.QPushButton("Pick background colour")
+        self.pick_background_button.setCheckable(True)
+        self.pick_background_button.toggled.connect(self._on_pick_background_toggled)
+        self.clear_background_button = QtWidgets.QPushButton("Clear")
+        self.clear_background_button.clicked.connect(self._clear_background)
+        self.background_label = QtWidgets.QLabel("")
+
         self.min_area = QtWidgets.QSpinBox(minimum=1, maximum=100_000_000, value=20, suffix=" px")
         self.min_area.setToolTip("Smallest object (or object in a cell), in pixels")
         self.smoothing = QtWidgets.QDoubleSpinBox(decimals=1, minimum=0, maximum=20, value=1.5)
@@ -108,6 +102,9 @@ class ColorsPanel(AnalysisPanel):
         options = QtWidgets.QFormLayout()
         options.addRow("Minimum area", self.min_area)
         options.addRow("Smoothing", self.smoothing)
+        options.addRow("Background", self.background_mode)
+        options.addRow(self.pick_background_button, self.clear_background_button)
+        options.addRow(self.background_label)
 
         self.grid_box = self._grid_group()
         self.run_button = QtWidgets.QPushButton("Find colour objects")
@@ -211,32 +208,49 @@ class ColorsPanel(AnalysisPanel):
         self.grid_overlay.show_grid(self.grid_spec())
         grid = self.grid_box.isChecked()
         self.run_button.setText("Classify cells" if grid else "Find colour objects")
+        if grid:  # cells are judged against their own borders
+            self.pick_background_button.setChecked(False)
+        for widget in (self.background_mode, self.pick_background_button):
+            widget.setEnabled(not grid)
 
     # --- picking class colours -----------------------------------------------------------
 
     def _on_pick_toggled(self, checked: bool) -> None:
         if checked:
+            self.pick_background_button.setChecked(False)
             self.from_picks.setChecked(True)
             self.window.set_tool(Tool.NAVIGATE)  # clicks on the image reach the panel
             self.status.setText("Click a pixel of the class on the image.")
 
+    def _on_pick_background_toggled(self, checked: bool) -> None:
+        if checked:
+            self.pick_button.setChecked(False)
+            self.background_mode.setCurrentIndex(1)
+            self.window.set_tool(Tool.NAVIGATE)
+            self.status.setText("Click a pixel of the background on the image.")
+
     def _on_canvas_clicked(self, scene_pos: QtCore.QPointF) -> None:
+        point = self.window.canvas.viewbox.mapSceneToView(scene_pos)
         if self.pick_button.isChecked():
-            point = self.window.canvas.viewbox.mapSceneToView(scene_pos)
             self.pick_at(point.y(), point.x())
+        elif self.pick_background_button.isChecked():
+            self.pick_background_at(point.y(), point.x())
+
+    def _sample(self, row: float, col: float) -> tuple[float, float, float] | None:
+        """The colour at ``(row, col)`` of the image (3×3 median), or None outside it."""
+        document = self.window.document
+        value = None if document is None else sample_colour(document.image, row, col)
+        if document is not None and value is None:
+            self.status.setText("Click inside the image.")
+        return value
 
     def pick_at(self, row: float, col: float) -> bool:
         """Record the colour at ``(row, col)`` as a class, named by the user."""
-        document = self.window.document
-        if document is None:
+        value = self._sample(row, col)
+        if value is None:
             return False
-        image = document.image
-        r, c = round(row), round(col)
-        if not (0 <= r < image.shape[0] and 0 <= c < image.shape[1]):
-            self.status.setText("Click inside the image.")
-            return False
-        value = sample_colour(image, r, c)
-        shown = ", ".join(f"{v:g}" for v in value)
+        image = self.window.document.image
+        shown = colour_text(value)
         name, ok = QtWidgets.QInputDialog.getText(
             self,
             "Class colour",
@@ -252,6 +266,27 @@ class ColorsPanel(AnalysisPanel):
         self.status.setText(f"Class {name!r}: ({shown}).")
         return True
 
+    def pick_background_at(self, row: float, col: float) -> bool:
+        """Add the colour at ``(row, col)`` to the background colours."""
+        value = self._sample(row, col)
+        if value is None:
+            return False
+        display = display_colour(value, self.window.document.image)
+        self.background.append(PickedClass("background", value, display))
+        self.background_mode.setCurrentIndex(1)
+        self._show_background()
+        self.status.setText(f"Background colour ({colour_text(value)}).")
+        return True
+
+    def _clear_background(self) -> None:
+        self.background = []
+        self._show_background()
+
+    def _show_background(self) -> None:
+        swatch = "<span style='color: rgb{}'>■</span> ({})"
+        shown = [swatch.format(p.display, colour_text(p.value)) for p in self.background]
+        self.background_label.setText(", ".join(shown))
+
     def _remove_class(self) -> None:
         row = self.class_list.currentRow()
         if 0 <= row < len(self.picked):
@@ -263,7 +298,7 @@ class ColorsPanel(AnalysisPanel):
         for picked in self.picked:
             swatch = QtGui.QPixmap(14, 14)
             swatch.fill(QtGui.QColor(*picked.display))
-            text = f"{picked.name}  ({', '.join(f'{v:g}' for v in picked.value)})"
+            text = f"{picked.name}  ({colour_text(picked.value)})"
             self.class_list.addItem(QtWidgets.QListWidgetItem(QtGui.QIcon(swatch), text))
 
     # --- running -------------------------------------------------------------------------
@@ -290,11 +325,19 @@ class ColorsPanel(AnalysisPanel):
             self._fail("Pick a colour for each class first: Pick class colour, then click.")
             return False
         spec = self.grid_spec()
+        if spec is None and self.background_mode.currentIndex() == 1:
+            if not self.background:
+                self._fail("Pick a background colour first: Pick background colour, then click.")
+                return False
+            options["background"] = [p.value for p in self.background]
         parameters = {**options, "names": names, "grid": None if spec is None else list(spec)}
         parameters["display"] = display  # picked classes are drawn in their own colour
         if "classes" in options:  # JSON-ready for sessions
             parameters["classes"] = {n: list(v) for n, v in options["classes"].items()}
+        if "background" in options:
+            parameters["background"] = [list(v) for v in options["background"]]
         self.pick_button.setChecked(False)
+        self.pick_background_button.setChecked(False)
         if spec is None:
             function, args = find_objects, (document.image,)
         else:

@@ -1,6 +1,7 @@
 """Colour results as annotations: object outlines along pixel edges, and occupied cells.
 
-Cells matched against reference images also get their scores, kept by the run's step.
+Cells matched against reference images also get their scores, kept by the run's step. Colours
+picked on the image (classes and background) are sampled here too.
 
 No Qt here: the functions run on the worker thread together with the analysis, so tracing
 hundreds of outlines never blocks the window.
@@ -9,12 +10,53 @@ hundreds of outlines never blocks the window.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from measurer.core.annotations import Annotation, Kind
 from measurer.core.derived_colors import CELL_PREFIX, ROLE_PREFIX
+
+
+@dataclass(frozen=True)
+class PickedClass:
+    """A colour picked on the image (class or background): name, value in image units, RGB 0-255."""
+
+    name: str
+    value: tuple[float, float, float]
+    display: tuple[int, int, int]
+
+
+def sample_colour(image: np.ndarray, row: float, col: float) -> tuple[float, float, float] | None:
+    """Median colour of the 3×3 pixels around pixel ``(row, col)`` (grey repeated; alpha dropped).
+
+    None when the pixel nearest ``(row, col)`` is outside the image.
+    """
+    row, col = round(row), round(col)
+    if not (0 <= row < image.shape[0] and 0 <= col < image.shape[1]):
+        return None
+    window = np.asarray(image[max(0, row - 1) : row + 2, max(0, col - 1) : col + 2], float)
+    if window.ndim == 2:
+        window = window[..., None]
+    window = window[..., :3] if window.shape[2] >= 3 else window[..., :1].repeat(3, axis=2)
+    red, green, blue = np.median(window.reshape(-1, 3), axis=0)
+    return float(red), float(green), float(blue)
+
+
+def display_colour(value: tuple[float, ...], image: np.ndarray) -> tuple[int, int, int]:
+    """A colour in the image's units as RGB 0-255 (as the analysis scales the image)."""
+    if np.issubdtype(image.dtype, np.integer):
+        top = float(np.iinfo(image.dtype).max)
+    else:
+        top = max(1.0, float(np.max(image)))
+    red, green, blue = (int(np.clip(round(v / top * 255), 0, 255)) for v in value)
+    return red, green, blue
+
+
+def colour_text(value: tuple[float, ...]) -> str:
+    """``"200, 30.5, 30"``: a colour's values as short text."""
+    return ", ".join(f"{v:g}" for v in value)
 
 
 def pixel_outline(mask: np.ndarray) -> np.ndarray:
