@@ -52,6 +52,21 @@ class GridScene:
     occupancy: np.ndarray
 
 
+@dataclass(frozen=True)
+class TissueScene:
+    """Stained discs on tissue filling the field to its edges (no background border).
+
+    ``tissue`` and ``stains`` are the RGB colours (0-1) used; ``discs`` lists, per disc, its
+    stain, its pixel area (pixels nearer its centre than its radius, inside the image) and the
+    centroid ``(row, col)`` of those pixels.
+    """
+
+    image: np.ndarray
+    tissue: np.ndarray
+    stains: dict[str, np.ndarray]
+    discs: list[tuple[str, int, np.ndarray]]
+
+
 def texture(shape: tuple[int, ...], *, sigma: float = 2.0, seed: int = 0) -> np.ndarray:
     """Smooth random texture scaled to mean 0.5 and standard deviation 0.15 (float64)."""
     rng = np.random.default_rng(seed)
@@ -299,3 +314,36 @@ def _shaded_disc(image, grid_r, grid_c, centre, radius, color) -> None:
     cover = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
     shade = (1 - 0.4 * np.clip(dist / radius, 0, 1) ** 2)[..., None]
     image[:] = image * (1 - cover) + cover * shade * np.asarray(color)
+
+
+#: Pink tissue and brown / blue stains of :func:`tissue_scene` (RGB 0-1).
+TISSUE = np.array([0.88, 0.70, 0.76])
+STAINS = {"brown": np.array([0.55, 0.33, 0.15]), "blue": np.array([0.28, 0.32, 0.66])}
+#: (stain, row, col, radius) of :func:`tissue_scene`'s discs; two are cut by the image edges,
+#: so the image border holds stain too.
+TISSUE_DISCS = (
+    ("brown", 40.3, 60.6, 11.0), ("brown", 150.2, 200.7, 9.0), ("brown", 95.5, 0.0, 12.0),
+    ("blue", 120.4, 100.2, 10.0), ("blue", 60.7, 250.1, 8.5), ("blue", 0.0, 160.0, 12.0),
+    ("blue", 200.0, 50.0, 9.5),
+)  # fmt: skip
+
+
+def tissue_scene(shape: tuple[int, int] = (240, 320), *, seed: int = 0) -> TissueScene:
+    """8-bit RGB textured pink tissue to every edge with brown and blue discs.
+
+    Discs are anti-aliased over one pixel and 20 % darker at their rims than at their centres,
+    as stained nuclei are; Gaussian noise of 0.015 (of full scale) is added.
+    """
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    image = TISSUE * (0.9 + 0.2 * texture(shape, sigma=2.0, seed=seed))[..., None]
+    discs = []
+    for stain, row, col, radius in TISSUE_DISCS:
+        dist = np.hypot(rows - row, cols - col)
+        cover = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
+        shade = 1 - 0.2 * np.clip(dist / radius, 0, 1)[..., None] ** 2
+        image = image * (1 - cover) + STAINS[stain] * shade * cover
+        inside = np.argwhere(dist < radius)
+        discs.append((stain, len(inside), inside.mean(axis=0)))
+    image = np.clip(image + np.random.default_rng(seed).normal(0, 0.015, image.shape), 0, 1)
+    pixels = (image * 255).round().astype(np.uint8)
+    return TissueScene(pixels, TISSUE, dict(STAINS), discs)

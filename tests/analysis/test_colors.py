@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from measurer.analysis.colors import Grid, classify_grid, find_color_objects, match_grid
-from measurer.analysis.synthetic_detections import disc_scene, grid_scene, texture
+from measurer.analysis.synthetic_detections import STAINS, TISSUE, disc_scene, grid_scene, texture
+from measurer.analysis.synthetic_detections import tissue_scene as synthetic_tissue_scene
 
 #: Red, green, blue, yellow (RGB 0-1); discs are up to 40 % darker at their rims.
 COLORS = np.array([[0.85, 0.15, 0.1], [0.15, 0.6, 0.2], [0.15, 0.25, 0.85], [0.9, 0.8, 0.1]])
@@ -140,35 +141,10 @@ def test_bad_input_is_refused():
         match_grid(image, Grid((0, 0), (20, 20), (2, 2)), {"big": np.ones((30, 30))})
 
 
-#: Full-field "tissue" (pink, textured, to every edge) with brown and blue discs (RGB 0-1).
-TISSUE = np.array([0.88, 0.70, 0.76])
-STAINS = {"brown": np.array([0.55, 0.33, 0.15]), "blue": np.array([0.28, 0.32, 0.66])}
-#: (stain, row, col, radius); two discs are cut by the image edges, so the border holds stain.
-DISCS = [
-    ("brown", 40.3, 60.6, 11.0), ("brown", 150.2, 200.7, 9.0), ("brown", 95.5, 0.0, 12.0),
-    ("blue", 120.4, 100.2, 10.0), ("blue", 60.7, 250.1, 8.5), ("blue", 0.0, 160.0, 12.0),
-    ("blue", 200.0, 50.0, 9.5),
-]  # fmt: skip
-
-
-def tissue_scene(shape=(240, 320), seed=0):
-    """8-bit RGB tissue scene and, per disc, its stain, pixel area and centroid (row, col).
-
-    A disc's pixels are those nearer its centre than its radius, inside the image; discs are
-    anti-aliased over one pixel and 20 % darker at their rims than at their centres.
-    """
-    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
-    image = TISSUE * (0.9 + 0.2 * texture(shape, sigma=2.0, seed=seed))[..., None]
-    truth = []
-    for stain, row, col, radius in DISCS:
-        dist = np.hypot(rows - row, cols - col)
-        cover = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
-        shade = 1 - 0.2 * np.clip(dist / radius, 0, 1)[..., None] ** 2
-        image = image * (1 - cover) + STAINS[stain] * shade * cover
-        inside = np.argwhere(dist < radius)
-        truth.append((stain, len(inside), inside.mean(axis=0)))
-    image = np.clip(image + np.random.default_rng(seed).normal(0, 0.015, image.shape), 0, 1)
-    return (image * 255).round().astype(np.uint8), truth
+def tissue_scene(seed=0):
+    """The full-field tissue scene and, per disc, its stain, area and centroid."""
+    scene = synthetic_tissue_scene(seed=seed)
+    return scene.image, scene.discs
 
 
 def _matches(result, truth, names):

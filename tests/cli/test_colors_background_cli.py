@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from measurer.analysis.synthetic_detections import texture
+from measurer.analysis.synthetic_detections import STAINS, TISSUE, tissue_scene
 from measurer.cli.main import main
-
-TISSUE = np.array([0.88, 0.70, 0.76])
-STAINS = {"brown": np.array([0.55, 0.33, 0.15]), "blue": np.array([0.28, 0.32, 0.66])}
-#: (stain, row, col, radius); two discs are cut by the image edges, so the border holds stain.
-DISCS = [
-    ("brown", 40.3, 60.6, 11.0), ("brown", 150.2, 200.7, 9.0), ("brown", 95.5, 0.0, 12.0),
-    ("blue", 120.4, 100.2, 10.0), ("blue", 60.7, 250.1, 8.5), ("blue", 0.0, 160.0, 12.0),
-    ("blue", 200.0, 50.0, 9.5),
-]  # fmt: skip
 
 
 def rgb(color) -> str:
@@ -27,24 +17,11 @@ def rgb(color) -> str:
 
 @pytest.fixture
 def tissue_file(tmp_path):
-    """Textured pink tissue to every edge with brown and blue discs (as test_colors.py's).
-
-    Returns the file and, per disc, its stain and the centroid (row, col) of its pixels.
-    """
-    shape = (240, 320)
-    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
-    image = TISSUE * (0.9 + 0.2 * texture(shape, sigma=2.0, seed=0))[..., None]
-    truth = []
-    for stain, row, col, radius in DISCS:
-        dist = np.hypot(rows - row, cols - col)
-        cover = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
-        shade = 1 - 0.2 * np.clip(dist / radius, 0, 1)[..., None] ** 2
-        image = image * (1 - cover) + STAINS[stain] * shade * cover
-        truth.append((stain, *np.argwhere(dist < radius).mean(axis=0)))
-    image = np.clip(image + np.random.default_rng(0).normal(0, 0.015, image.shape), 0, 1)
+    """The full-field tissue scene as a file and, per disc, its stain and centroid (row, col)."""
+    scene = tissue_scene()
     path = tmp_path / "tissue.png"
-    Image.fromarray((image * 255).round().astype(np.uint8)).save(path)
-    return path, sorted(truth)
+    Image.fromarray(scene.image).save(path)
+    return path, sorted((stain, *centroid) for stain, _, centroid in scene.discs)
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:

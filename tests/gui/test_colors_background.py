@@ -7,37 +7,15 @@ import pytest
 from PIL import Image
 from PySide6 import QtCore, QtWidgets
 
-from measurer.analysis.synthetic_detections import texture
+from measurer.analysis.synthetic_detections import TISSUE, tissue_scene
 from measurer.gui.panels.colors_panel import ColorsPanel
-
-TISSUE = np.array([0.88, 0.70, 0.76])
-STAINS = {"brown": np.array([0.55, 0.33, 0.15]), "blue": np.array([0.28, 0.32, 0.66])}
-#: (stain, row, col, radius); two discs are cut by the image edges, so the border holds stain.
-DISCS = [
-    ("brown", 40.3, 60.6, 11.0), ("brown", 150.2, 200.7, 9.0), ("brown", 95.5, 0.0, 12.0),
-    ("blue", 120.4, 100.2, 10.0), ("blue", 60.7, 250.1, 8.5), ("blue", 0.0, 160.0, 12.0),
-    ("blue", 200.0, 50.0, 9.5),
-]  # fmt: skip
-
-
-def tissue_image(shape=(240, 320)) -> np.ndarray:
-    """Textured pink tissue to every edge with brown and blue discs (as test_colors.py's)."""
-    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
-    image = TISSUE * (0.9 + 0.2 * texture(shape, sigma=2.0, seed=0))[..., None]
-    for stain, row, col, radius in DISCS:
-        dist = np.hypot(rows - row, cols - col)
-        cover = np.clip(radius + 0.5 - dist, 0, 1)[..., None]
-        shade = 1 - 0.2 * np.clip(dist / radius, 0, 1)[..., None] ** 2
-        image = image * (1 - cover) + STAINS[stain] * shade * cover
-    image = np.clip(image + np.random.default_rng(0).normal(0, 0.015, image.shape), 0, 1)
-    return (image * 255).round().astype(np.uint8)
 
 
 @pytest.fixture
 def window(main_window, qtbot, tmp_path):
     main_window.panel = main_window.add_analysis_panel(ColorsPanel)
     path = tmp_path / "tissue.png"
-    Image.fromarray(tissue_image()).save(path)
+    Image.fromarray(tissue_scene().image).save(path)
     main_window.files.open_image(str(path))
     qtbot.waitUntil(lambda: main_window.document is not None, timeout=10000)
     return main_window
