@@ -103,10 +103,7 @@ def load_font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
             return ImageFont.truetype(name, size)
         except OSError:
             continue
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has only a fixed-size bitmap font
-        return ImageFont.load_default()
+    return ImageFont.load_default(size=size)  # Aileron, scalable since Pillow 10.1
 
 
 @functools.lru_cache(maxsize=256)
