@@ -100,7 +100,7 @@ class InteropActions(QtCore.QObject):
     def export_image_tiff(self, path: str) -> bool:
         """Every page of the image, without overlays, with the document's pixel size, so that
         Fiji shows the calibration set here (e.g. from a scale bar)."""
-        from measurer.io.tiff_writer import TiffWriteError, write_tiff
+        from measurer.io.tiff_writer import TiffWriteError, imagej_pixels, write_tiff
 
         document, image_file = self.window.document, self.window.image_file
         if document is None or image_file is None:
@@ -149,14 +149,3 @@ class InteropActions(QtCore.QObject):
             return False
         self.window.status.showMessage(f"Exported {Path(path).name}", 5000)
         return True
-
-
-def imagej_pixels(data: np.ndarray) -> np.ndarray:
-    """An image's ``(pages, rows, cols[, channels])`` pixels in a form ImageJ opens: grey
-    integer and float types other than uint8, uint16 and float32 become float32 (exact for
-    every 8- and 16-bit value), an alpha channel is dropped, and one grey page is 2-D."""
-    if data.ndim == 4:
-        return data[..., :3]  # RGB(A): ImageJ keeps 8-bit RGB (other types are refused)
-    if data.dtype.name not in ("bool", "uint8", "uint16", "float32"):
-        data = data.astype(np.float32)
-    return data[0] if len(data) == 1 else data

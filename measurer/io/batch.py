@@ -48,7 +48,14 @@ from measurer.io.batch_files import (
     parts_folder,
     write_part,
 )
-from measurer.io.tables import csv_column_lines, csv_lines, csv_separator, export_format
+from measurer.io.tables import (
+    csv_column_lines,
+    csv_lines,
+    csv_separator,
+    export_format,
+    write_csv_lines,
+    write_rows,
+)
 
 Measure = Callable[[str, str | None], list[dict]]
 Progress = Callable[[int, int, int], None]
@@ -347,8 +354,6 @@ def _combine(
 ) -> BatchResult:
     """Write the combined table and the errors table from the outcomes, in image order; the
     CSV lines the workers formatted are used as they are when their columns are the table's."""
-    from measurer.io.tables import write_csv_lines, write_rows
-
     columns: dict[str, None] = {"path": None}
     done: list[str] = []
     errors: list[dict] = []
@@ -361,7 +366,8 @@ def _combine(
             columns.update(dict.fromkeys(itertools.chain.from_iterable(outcome.rows or [])))
     names = list(columns)
     count = sum(max(1, len(outcomes[key].rows or [])) for key in done)
-    if export_format(table) == "csv":
+    is_csv = export_format(table) == "csv"
+    if is_csv:
         separator = csv_separator(table)
         pieces = []
         for key in done:
@@ -373,9 +379,9 @@ def _combine(
                 pieces.append(csv_lines(names, rows, separator=separator))
         write_csv_lines(table, names, "".join(pieces), separator=separator)
     xlsx_path = None
-    if xlsx or export_format(table) != "csv":
+    if xlsx or not is_csv:
         rows = [row for key in done for row in _table_rows(shown[key], outcomes[key])]
-        if export_format(table) != "csv":
+        if not is_csv:
             write_rows(table, names, rows)
         if xlsx and table.suffix.lower() != ".xlsx":
             xlsx_path = write_rows(table.with_suffix(".xlsx"), names, rows, format="xlsx")

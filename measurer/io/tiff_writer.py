@@ -95,6 +95,17 @@ def tiff_bytes(data: np.ndarray, calibration: Calibration, *, imagej: bool = Tru
     return buffer.getvalue()
 
 
+def imagej_pixels(data: np.ndarray) -> np.ndarray:
+    """An image's ``(pages, rows, cols[, channels])`` pixels in a form ImageJ opens: grey
+    integer and float types other than uint8, uint16 and float32 become float32 (exact for
+    every 8- and 16-bit value), an alpha channel is dropped, and one grey page is 2-D."""
+    if data.ndim == 4:
+        return data[..., :3]  # RGB(A): ImageJ keeps 8-bit RGB (other types are refused)
+    if data.dtype.name not in ("bool", *_GREY_TYPES):
+        data = data.astype(np.float32)
+    return data[0] if len(data) == 1 else data
+
+
 def _checked(data: np.ndarray) -> tuple[np.ndarray, bool]:
     """The pixels to write (bool as uint8 0/255) and whether they are RGB."""
     rgb = data.ndim == 4

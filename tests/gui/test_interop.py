@@ -107,8 +107,8 @@ def test_figure_as_calibrated_tiff_and_vector_svg(window, tmp_path, monkeypatch)
 def test_the_image_as_a_calibrated_tiff_keeps_pixels_pages_and_pixel_size(
     qtbot, window, tmp_path, monkeypatch
 ):
-    from measurer.gui.interop import imagej_pixels
     from measurer.io.samples import sample_paths
+    from measurer.io.tiff_writer import imagej_pixels
 
     # The 8-bit image, calibrated here: its pixels, no overlays, and the pixel size set.
     window.controller.set_calibration(Calibration(0.5, 0.25, "µm", "manual"))
